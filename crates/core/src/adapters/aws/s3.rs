@@ -1,0 +1,87 @@
+//! [`ObjectStore`] on Amazon S3.
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::Client;
+
+use super::classify;
+use crate::contract::ObjectRef;
+use crate::ports::{ObjectStore, PortError};
+
+/// Raw messages and frames in S3.
+#[derive(Debug, Clone)]
+pub struct S3Store {
+    client: Client,
+}
+
+impl S3Store {
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        // Path-style addressing works with every endpoint, emulated or not.
+        let s3_config = aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build();
+        S3Store {
+            client: Client::from_conf(s3_config),
+        }
+    }
+}
+
+impl ObjectStore for S3Store {
+    async fn get(&self, object: &ObjectRef) -> Result<Vec<u8>, PortError> {
+        let doing = format!("reading s3://{}/{}", object.bucket, object.key);
+        let output = self
+            .client
+            .get_object()
+            .bucket(&object.bucket)
+            .key(&object.key)
+            .send()
+            .await
+            .map_err(|err| classify(&doing, &err))?;
+        let bytes = output
+            .body
+            .collect()
+            .await
+            .map_err(|err| PortError::Transient(format!("{doing}: {err}")))?;
+        Ok(bytes.into_bytes().to_vec())
+    }
+
+    async fn put(
+        &self,
+        object: &ObjectRef,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), PortError> {
+        self.client
+            .put_object()
+            .bucket(&object.bucket)
+            .key(&object.key)
+            .content_type(content_type)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|err| {
+                classify(
+                    &format!("writing s3://{}/{}", object.bucket, object.key),
+                    &err,
+                )
+            })?;
+        Ok(())
+    }
+
+    async fn exists(&self, object: &ObjectRef) -> Result<bool, PortError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&object.bucket)
+            .key(&object.key)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(false),
+            Err(err) => Err(classify(
+                &format!("looking up s3://{}/{}", object.bucket, object.key),
+                &err,
+            )),
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! Wording an alert: a subject and a text for people (e-mail, SMS, the
+//! terminal), a JSON document for programs (queues, functions, webhooks),
+//! and the attributes subscribers filter on.
+
+use serde::Serialize;
+
+use crate::contract::{AlertRequest, Match};
+
+/// SNS refuses subjects longer than this.
+const MAX_SUBJECT_CHARS: usize = 100;
+
+/// One alert, ready for any channel.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Alert {
+    pub camera: String,
+    /// Distinct label names that matched, most confident first.
+    pub labels: Vec<String>,
+    pub subject: String,
+    /// Readable text for e-mail, SMS and terminals.
+    pub text: String,
+    /// The machine-readable alert.
+    pub json: serde_json::Value,
+}
+
+/// Words the alert for an event whose analysis matched.
+pub fn compose(request: &AlertRequest) -> Alert {
+    let matches = &request.analysis.matches;
+    let labels = distinct_labels(matches);
+    let seen = if labels.is_empty() {
+        "something".to_string()
+    } else {
+        labels.join(", ")
+    };
+    let subject = truncate(&format!("{seen} at {}", request.camera), MAX_SUBJECT_CHARS);
+
+    let frame_index = request.analysis.detection.frame;
+    let frame = request.frames.get(frame_index);
+    let mut text = format!(
+        "Camera {} saw {seen}.\nWhen: {}\n",
+        request.camera, request.event.received_at
+    );
+    for found in matches {
+        let count = found.boxes.len();
+        let boxes = match count {
+            0 => String::new(),
+            1 => " (1 in view)".to_string(),
+            n => format!(" ({n} in view)"),
+        };
+        text.push_str(&format!(
+            "- {} {:.1}%{boxes}\n",
+            found.label, found.confidence
+        ));
+    }
+    text.push_str(&format!(
+        "Frame {} of {}",
+        frame_index + 1,
+        request.frames.len()
+    ));
+    if let Some(frame) = frame {
+        text.push_str(&format!(": {}", frame.filename));
+    }
+    text.push('\n');
+    if let Some(subject) = &request.event.subject {
+        text.push_str(&format!("E-mail subject: {subject}\n"));
+    }
+
+    let json = serde_json::json!({
+        "camera": request.camera,
+        "labels": labels,
+        "matches": matches,
+        "frame": frame,
+        "event": request.event,
+    });
+    Alert {
+        camera: request.camera.clone(),
+        labels,
+        subject,
+        text,
+        json,
+    }
+}
+
+fn distinct_labels(matches: &[Match]) -> Vec<String> {
+    let mut sorted: Vec<&Match> = matches.iter().collect();
+    sorted.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+    let mut labels: Vec<String> = Vec::new();
+    for found in sorted {
+        if !labels.contains(&found.label) {
+            labels.push(found.label.clone());
+        }
+    }
+    labels
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max_chars - 1).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::{
+        Analysis, BoundingBox, Detection, Event, Frame, ObjectRef, Source, CONTRACT_VERSION,
+    };
+
+    fn person_at_frontdoor() -> AlertRequest {
+        let frame = Frame {
+            bucket: "b".into(),
+            key: "frames/m1/0.jpg".into(),
+            content_type: "image/jpeg".into(),
+            width: 1280,
+            height: 720,
+            size: 1000,
+            sha256: "00".into(),
+            filename: "snap01.jpg".into(),
+        };
+        let found = Match {
+            frame: 0,
+            label: "Person".into(),
+            confidence: 98.14,
+            boxes: vec![BoundingBox {
+                left: 0.1,
+                top: 0.2,
+                width: 0.1,
+                height: 0.3,
+                confidence: 97.0,
+            }],
+        };
+        AlertRequest {
+            version: CONTRACT_VERSION,
+            event: Event {
+                id: "m1".into(),
+                source: Source::Ses,
+                message: ObjectRef {
+                    bucket: "b".into(),
+                    key: "incoming/m1".into(),
+                },
+                from: Some("cam@example.com".into()),
+                to: vec![],
+                subject: Some("Motion alarm".into()),
+                received_at: "2026-11-29T10:00:00Z".into(),
+            },
+            camera: "frontdoor".into(),
+            frames: vec![frame],
+            analysis: Analysis {
+                detection: Detection {
+                    frame: 0,
+                    labels: vec![],
+                },
+                matches: vec![found],
+                alert: true,
+            },
+        }
+    }
+
+    #[test]
+    fn alert_names_camera_label_confidence_time_and_frame() {
+        let alert = compose(&person_at_frontdoor());
+        assert_eq!(alert.subject, "Person at frontdoor");
+        assert_eq!(alert.labels, vec!["Person"]);
+        assert!(alert.text.contains("Camera frontdoor saw Person."));
+        assert!(alert.text.contains("- Person 98.1% (1 in view)"));
+        assert!(alert.text.contains("When: 2026-11-29T10:00:00Z"));
+        assert!(alert.text.contains("Frame 1 of 1: snap01.jpg"));
+        assert_eq!(alert.json["camera"], "frontdoor");
+        assert_eq!(alert.json["frame"]["key"], "frames/m1/0.jpg");
+    }
+
+    #[test]
+    fn labels_are_distinct_and_most_confident_first() {
+        let mut request = person_at_frontdoor();
+        let mut car = request.analysis.matches[0].clone();
+        car.label = "Car".into();
+        car.confidence = 99.5;
+        let again = request.analysis.matches[0].clone();
+        request.analysis.matches.extend([car, again]);
+        let alert = compose(&request);
+        assert_eq!(alert.labels, vec!["Car", "Person"]);
+        assert_eq!(alert.subject, "Car, Person at frontdoor");
+    }
+
+    #[test]
+    fn long_subject_is_cut_to_what_sns_accepts() {
+        let mut request = person_at_frontdoor();
+        request.camera = "c".repeat(300);
+        assert_eq!(compose(&request).subject.chars().count(), MAX_SUBJECT_CHARS);
+    }
+}

@@ -1,0 +1,85 @@
+//! The ports: one trait per outside system the pipeline talks to.
+//!
+//! Stage logic is written against these traits only. Each has an AWS
+//! adapter (S3, Rekognition, SNS, Step Functions) and a local one (a folder,
+//! the embedded detector, the terminal, an in-process run), so the same code
+//! runs in Lambda, in `ipcam` and in tests.
+
+use std::future::Future;
+
+use crate::alert::Alert;
+use crate::contract::{ExecutionInput, Frame, Label, ObjectRef};
+
+/// Why a call to an outside system failed, sorted by what the caller should
+/// do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortError {
+    /// The object or resource does not exist; retrying will not help.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The service asked us to slow down; retry with backoff.
+    #[error("throttled: {0}")]
+    Throttled(String),
+    /// A failure that may pass (network, 5xx, timeout); retry.
+    #[error("temporarily unavailable: {0}")]
+    Transient(String),
+    /// The request itself is wrong (bad image, access denied); do not retry.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// Where raw messages and frames are kept: S3, or a folder.
+pub trait ObjectStore: Send + Sync {
+    /// Reads a whole object.
+    fn get(&self, object: &ObjectRef) -> impl Future<Output = Result<Vec<u8>, PortError>> + Send;
+
+    /// Writes a whole object, replacing any with the same key.
+    fn put(
+        &self,
+        object: &ObjectRef,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// True when the object exists.
+    fn exists(&self, object: &ObjectRef) -> impl Future<Output = Result<bool, PortError>> + Send;
+}
+
+/// What looks at a stored frame: Rekognition DetectLabels, or the embedded
+/// model. Answers in Rekognition's terms (label names, percent, fractional
+/// boxes) so one set of rules fits both.
+pub trait Detector: Send + Sync {
+    /// Labels found in the frame, with at least `min_confidence` percent.
+    fn detect(
+        &self,
+        frame: &Frame,
+        min_confidence: f32,
+    ) -> impl Future<Output = Result<Vec<Label>, PortError>> + Send;
+}
+
+/// Where alerts go: an SNS topic, or the terminal and a JSON-lines file.
+pub trait Notifier: Send + Sync {
+    /// Sends one alert; returns the id the channel gave it.
+    fn publish(&self, alert: &Alert) -> impl Future<Output = Result<String, PortError>> + Send;
+}
+
+/// What happened when an execution was asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Started {
+    /// A new execution runs; its id (an execution ARN, or a local id).
+    New(String),
+    /// An execution of that name exists already: the message was delivered
+    /// twice, and nothing new was started.
+    AlreadyStarted,
+}
+
+/// What runs the pipeline for one message: Step Functions, or an in-process
+/// run.
+pub trait Executions: Send + Sync {
+    /// Starts the pipeline for one message under a unique, stable name.
+    fn start(
+        &self,
+        name: &str,
+        input: &ExecutionInput,
+    ) -> impl Future<Output = Result<Started, PortError>> + Send;
+}

@@ -1,0 +1,49 @@
+//! detect-labels: Rekognition DetectLabels on one stored frame, judged by
+//! the camera's rules (the contract's `FrameToAnalyse` in, `Analysis` out).
+
+use ipcam_core::adapters::aws::{sdk_config, RekognitionDetector, S3Store};
+use ipcam_core::config::Config;
+use ipcam_core::contract::{Analysis, FrameToAnalyse};
+use ipcam_core::stages::detect::detect_labels;
+use ipcam_lambda_support::{
+    diagnostic, init_logging, load_config, run, service_fn, Diagnostic, Error, LambdaEvent,
+};
+
+struct Function {
+    config: Config,
+    detector: RekognitionDetector,
+}
+
+async fn handle(
+    function: &Function,
+    event: LambdaEvent<FrameToAnalyse>,
+) -> Result<Analysis, Diagnostic> {
+    let input = event.payload;
+    let analysis = detect_labels(&input, &function.config, &function.detector)
+        .await
+        .map_err(diagnostic)?;
+    tracing::info!(
+        camera = %input.camera,
+        frame = input.frame_index,
+        labels = analysis.detection.labels.len(),
+        matches = analysis.matches.len(),
+        alert = analysis.alert,
+        "analysed"
+    );
+    Ok(analysis)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_logging();
+    let sdk = sdk_config().await;
+    let function = Function {
+        config: load_config(&S3Store::new(&sdk)).await?,
+        detector: RekognitionDetector::new(&sdk),
+    };
+    let function = &function;
+    run(service_fn(move |event| async move {
+        handle(function, event).await
+    }))
+    .await
+}

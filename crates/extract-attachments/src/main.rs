@@ -1,0 +1,49 @@
+//! extract-attachments: reads the stored message, writes each picture to S3
+//! as a frame and returns the frames and the camera (the contract's
+//! `Extracted`).
+
+use ipcam_core::adapters::aws::{sdk_config, S3Store};
+use ipcam_core::config::Config;
+use ipcam_core::contract::{ExecutionInput, Extracted};
+use ipcam_core::stages::extract::extract_attachments;
+use ipcam_lambda_support::{
+    diagnostic, init_logging, load_config, run, service_fn, Diagnostic, Error, LambdaEvent,
+};
+
+struct Function {
+    config: Config,
+    store: S3Store,
+}
+
+async fn handle(
+    function: &Function,
+    event: LambdaEvent<ExecutionInput>,
+) -> Result<Extracted, Diagnostic> {
+    let extracted = extract_attachments(event.payload, &function.config, &function.store)
+        .await
+        .map_err(diagnostic)?;
+    tracing::info!(
+        event = %extracted.event.id,
+        camera = %extracted.camera,
+        frames = extracted.frames.len(),
+        skipped = extracted.skipped.len(),
+        "extracted"
+    );
+    Ok(extracted)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_logging();
+    let sdk = sdk_config().await;
+    let store = S3Store::new(&sdk);
+    let function = Function {
+        config: load_config(&store).await?,
+        store,
+    };
+    let function = &function;
+    run(service_fn(move |event| async move {
+        handle(function, event).await
+    }))
+    .await
+}
