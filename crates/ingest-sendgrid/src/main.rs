@@ -1,18 +1,38 @@
 //! ingest-sendgrid: behind an HTTP API or Function URL (payload format 2.0),
-//! takes SendGrid Inbound Parse posts, stores the message in
+//! takes SendGrid Inbound Parse posts (raw or parsed mode), lets each
+//! message through the door of the `[ingest]` configuration, stores it in
 //! `IPCAM_BUCKET` and starts its execution. Credentials come from
 //! `IPCAM_SENDGRID_USERNAME` and `IPCAM_SENDGRID_PASSWORD`.
+//!
+//! Answers: 200 for what was taken and for what can never be taken (logged
+//! and counted in `IPCam/RejectedMessages`, so SendGrid does not retry it
+//! for three days), 401 for wrong credentials, 503 for a failure that may
+//! pass.
+//!
+//! Posts the platform refuses never reach this function: an HTTP API takes
+//! at most 10 MB, and a synchronous Lambda invocation at most 6 MB of event,
+//! in which a multipart body travels base64-encoded (4/3 larger), so posts
+//! beyond about 4.4 MB are answered by API Gateway itself (413 or 5xx) and
+//! SendGrid retries them. Only the API's own metrics (`4xx`, `5xx`) and
+//! access log can show those.
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
 use base64::Engine;
 use ipcam_core::adapters::aws::{sdk_config, S3Store, StepFunctions};
-use ipcam_core::stages::ingest::{ingest_sendgrid, BasicCredentials, HttpRequest};
+use ipcam_core::config::Config;
+use ipcam_core::contract::Source;
+use ipcam_core::stages::ingest::metric::rejected_message_line;
+use ipcam_core::stages::ingest::sendgrid::retry_later;
+use ipcam_core::stages::ingest::{
+    ingest_sendgrid, BasicCredentials, HttpRequest, HttpResponse, Ingested, RejectReason, Rejection,
+};
 use ipcam_lambda_support::{
-    diagnostic, init_logging, run, service_fn, setting, Diagnostic, Error, LambdaEvent,
+    init_logging, load_config, run, service_fn, setting, Diagnostic, Error, LambdaEvent,
 };
 
 struct Function {
+    config: Config,
     bucket: String,
     credentials: BasicCredentials,
     store: S3Store,
@@ -46,25 +66,38 @@ fn request(event: &ApiGatewayV2httpRequest) -> Result<HttpRequest, String> {
     })
 }
 
-fn response(status: u16, body: String) -> ApiGatewayV2httpResponse {
+fn response(answer: HttpResponse) -> ApiGatewayV2httpResponse {
     let mut response = ApiGatewayV2httpResponse::default();
-    response.status_code = i64::from(status);
-    response.body = Some(Body::Text(body));
-    response.headers.insert(
-        "content-type",
-        "text/plain; charset=utf-8"
-            .parse()
-            .expect("static header value"),
-    );
-    if status == 401 {
-        response.headers.insert(
-            "www-authenticate",
-            "Basic realm=\"ipcam\""
-                .parse()
-                .expect("static header value"),
-        );
+    response.status_code = i64::from(answer.status);
+    response.body = Some(Body::Text(answer.body));
+    response
+        .headers
+        .insert("content-type", http_value("text/plain; charset=utf-8"));
+    if answer.status == 401 {
+        response
+            .headers
+            .insert("www-authenticate", http_value("Basic realm=\"ipcam\""));
     }
     response
+}
+
+fn http_value(text: &'static str) -> aws_lambda_events::http::HeaderValue {
+    aws_lambda_events::http::HeaderValue::from_static(text)
+}
+
+/// Logs a refused post and counts it in `IPCam/RejectedMessages`.
+fn report_rejection(rejection: &Rejection, id: Option<&str>, status: u16) {
+    let id = id.unwrap_or("-");
+    tracing::warn!(%id, status, reason = rejection.reason.name(), "{rejection}");
+    println!(
+        "{}",
+        rejected_message_line(
+            rejection,
+            Source::Sendgrid,
+            id,
+            chrono::Utc::now().timestamp_millis()
+        )
+    );
 }
 
 async fn handle(
@@ -73,12 +106,17 @@ async fn handle(
 ) -> Result<ApiGatewayV2httpResponse, Diagnostic> {
     let request = match request(&event.payload) {
         Ok(request) => request,
-        Err(reason) => {
-            tracing::warn!(status = 400, "{reason}");
-            return Ok(response(400, reason));
+        Err(detail) => {
+            let rejection = Rejection::new(RejectReason::Unreadable, detail);
+            report_rejection(&rejection, None, 200);
+            return Ok(response(HttpResponse {
+                status: 200,
+                body: rejection.to_string(),
+            }));
         }
     };
-    let answer = ingest_sendgrid(
+    let answer = match ingest_sendgrid(
+        &function.config,
         &request,
         &function.credentials,
         &function.bucket,
@@ -86,27 +124,54 @@ async fn handle(
         &function.executions,
     )
     .await
-    .map_err(diagnostic)?;
-    if answer.status == 200 {
-        tracing::info!(status = answer.status, "{}", answer.body);
-    } else {
-        tracing::warn!(status = answer.status, "{}", answer.body);
+    {
+        Ok(answer) => answer,
+        Err(err) => {
+            tracing::error!(status = 503, error_type = err.kind.error_type(), "{err}");
+            return Ok(response(retry_later(&err)));
+        }
+    };
+    let id = answer.id.as_deref();
+    match &answer.outcome {
+        Ingested::Started(arn) => {
+            tracing::info!(id, execution = %arn, status = answer.response.status, "execution started")
+        }
+        Ingested::Duplicate => {
+            tracing::info!(
+                id,
+                status = answer.response.status,
+                "posted again: nothing started"
+            )
+        }
+        Ingested::Rejected(rejection) => report_rejection(rejection, id, answer.response.status),
     }
-    Ok(response(answer.status, answer.body))
+    Ok(response(answer.response))
+}
+
+/// A required credential: set, and not empty (an empty password would let
+/// anyone in who guesses the username).
+fn credential(name: &str) -> Result<String, Error> {
+    let value = setting(name)?;
+    if value.is_empty() {
+        return Err(format!("environment variable {name} is empty: set a real credential").into());
+    }
+    Ok(value)
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging();
-    let config = sdk_config().await;
+    let sdk = sdk_config().await;
+    let store = S3Store::new(&sdk);
     let function = Function {
+        config: load_config(&store).await?,
         bucket: setting("IPCAM_BUCKET")?,
         credentials: BasicCredentials {
-            username: setting("IPCAM_SENDGRID_USERNAME")?,
-            password: setting("IPCAM_SENDGRID_PASSWORD")?,
+            username: credential("IPCAM_SENDGRID_USERNAME")?,
+            password: credential("IPCAM_SENDGRID_PASSWORD")?,
         },
-        store: S3Store::new(&config),
-        executions: StepFunctions::new(&config, setting("IPCAM_STATE_MACHINE_ARN")?),
+        store,
+        executions: StepFunctions::new(&sdk, setting("IPCAM_STATE_MACHINE_ARN")?),
     };
     let function = &function;
     run(service_fn(move |event| async move {
