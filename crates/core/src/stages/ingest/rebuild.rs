@@ -394,7 +394,8 @@ mod tests {
         );
         assert_eq!(envelope.subject.as_deref(), Some("Bewegung erkannt"));
         assert_eq!(envelope.message_id.as_deref(), Some("<1234@cam>"));
-        let extraction = mime::extract_pictures(&raw).unwrap();
+        let extraction =
+            mime::extract_pictures(&raw, &crate::config::ExtractSettings::default()).unwrap();
         assert_eq!(extraction.pictures.len(), 1);
         assert_eq!(extraction.pictures[0].bytes, jpeg);
         assert_eq!(extraction.pictures[0].filename, "a.jpg");
