@@ -171,6 +171,17 @@ pub async fn ingest_sendgrid(
     if !credentials.admit(request.authorization.as_deref()) {
         return Ok(HttpResponse::new(401, "unauthorized"));
     }
+    accept_sendgrid(request, bucket, store, executions).await
+}
+
+/// [`ingest_sendgrid`] after authentication, for endpoints that need none
+/// (a local server on a trusted network).
+pub async fn accept_sendgrid(
+    request: &HttpRequest,
+    bucket: &str,
+    store: &impl ObjectStore,
+    executions: &impl Executions,
+) -> Result<HttpResponse, StageError> {
     let raw = match raw_email_field(request) {
         Ok(raw) => raw,
         Err(reason) => return Ok(HttpResponse::new(400, reason)),
