@@ -22,6 +22,107 @@ pub struct Config {
     pub defaults: Rules,
     #[serde(default)]
     pub cameras: Vec<Camera>,
+    /// Where the local runner sends alerts; the Lambdas use SNS instead.
+    #[serde(default)]
+    pub alerts: LocalAlerts,
+    /// How `ipcam serve` listens; the Lambdas ignore it.
+    #[serde(default)]
+    pub serve: Serve,
+}
+
+/// `[alerts]`: the local runner's alert channels, besides the terminal.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalAlerts {
+    /// JSON-lines file each alert is appended to.
+    #[serde(default)]
+    pub file: Option<String>,
+    /// URL each alert's JSON is POSTed to.
+    #[serde(default)]
+    pub webhook: Option<WebUrl>,
+}
+
+/// `[serve]`: the SMTP server cameras send to, and the HTTP endpoint for
+/// SendGrid-style posts.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Serve {
+    /// SMTP listen address.
+    pub smtp: ListenAddress,
+    /// HTTP listen address.
+    pub http: ListenAddress,
+    /// Folder the messages, frames and execution records are kept in.
+    pub store: String,
+    /// Credentials cameras must give (SMTP AUTH) and posts must carry
+    /// (basic auth); none asked when unset.
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// Largest message accepted, in bytes; larger ones get SMTP 552 or
+    /// HTTP 413.
+    pub max_message_bytes: u64,
+}
+
+impl Default for Serve {
+    /// Loopback only: exposing the server is a deliberate choice.
+    fn default() -> Self {
+        Serve {
+            smtp: ListenAddress(std::net::SocketAddr::from(([127, 0, 0, 1], 2525))),
+            http: ListenAddress(std::net::SocketAddr::from(([127, 0, 0, 1], 8025))),
+            store: "ipcam-data".into(),
+            username: None,
+            password: None,
+            max_message_bytes: 25 * 1024 * 1024,
+        }
+    }
+}
+
+/// An address to listen on, `host:port` with a numeric host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ListenAddress(pub std::net::SocketAddr);
+
+impl TryFrom<String> for ListenAddress {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse().map(ListenAddress).map_err(|_| {
+            format!("`{value}` is not an address to listen on: write IP:PORT, such as \"0.0.0.0:2525\" (every interface) or \"127.0.0.1:2525\" (this machine only)")
+        })
+    }
+}
+
+impl From<ListenAddress> for String {
+    fn from(value: ListenAddress) -> String {
+        value.0.to_string()
+    }
+}
+
+/// An `http://` or `https://` URL.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct WebUrl(pub String);
+
+impl TryFrom<String> for WebUrl {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let host = value
+            .strip_prefix("http://")
+            .or_else(|| value.strip_prefix("https://"))
+            .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or_default());
+        match host {
+            Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
+                Ok(WebUrl(value))
+            }
+            _ => Err(format!(
+                "`{value}` is not a web address: write a URL starting with http:// or https://, such as \"http://127.0.0.1:8123/api/webhook/frontdoor\""
+            )),
+        }
+    }
+}
+
+impl From<WebUrl> for String {
+    fn from(value: WebUrl) -> String {
+        value.0
+    }
 }
 
 /// One camera: how to recognise its e-mails, and its own rules.
@@ -195,6 +296,7 @@ impl Config {
     /// Checks what a single value cannot: relations between keys.
     fn check(&self, text: &str) -> Result<(), ConfigError> {
         check_rules(&self.defaults.labels, "defaults", text)?;
+        check_serve(&self.serve, text)?;
         let mut seen: Vec<&str> = Vec::new();
         for (index, camera) in self.cameras.iter().enumerate() {
             let at = |key: &str, message: String| ConfigError {
@@ -330,6 +432,32 @@ fn check_rules(labels: &[String], table: &str, text: &str) -> Result<(), ConfigE
     Ok(())
 }
 
+fn check_serve(serve: &Serve, text: &str) -> Result<(), ConfigError> {
+    let missing = match (&serve.username, &serve.password) {
+        (Some(_), None) => Some(("username", "password")),
+        (None, Some(_)) => Some(("password", "username")),
+        _ => None,
+    };
+    if let Some((given, absent)) = missing {
+        return Err(ConfigError {
+            line: line_of_key(text, given),
+            key: Some(format!("serve.{given}")),
+            message: format!(
+                "`{given}` is set but `{absent}` is not: set both to require credentials, or neither"
+            ),
+        });
+    }
+    if serve.max_message_bytes == 0 {
+        return Err(ConfigError {
+            line: line_of_key(text, "max_message_bytes"),
+            key: Some("serve.max_message_bytes".into()),
+            message: "0 would refuse every message: use a size in bytes, such as 26214400 (25 MB)"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
 /// Turns a TOML error into one that names the line and the key.
 fn locate(text: &str, err: &toml::de::Error) -> ConfigError {
     let line = err
@@ -454,6 +582,39 @@ min_confidence = 85
         let text = "[[cameras]]\nname = \"a\"\nfrom = \"x@y\"\n[[cameras]]\nname = \"A\"\nfrom = \"z@y\"\n";
         let err = Config::parse(text).unwrap_err();
         assert!(err.message.contains("defined twice"), "{err}");
+    }
+
+    #[test]
+    fn serve_and_alerts_tables_are_read() {
+        let text = "[alerts]\nfile = \"alerts.jsonl\"\nwebhook = \"https://ntfy.example.com/door\"\n[serve]\nsmtp = \"0.0.0.0:25\"\nusername = \"cam\"\npassword = \"pw\"\n";
+        let config = Config::parse(text).unwrap();
+        assert_eq!(config.serve.smtp.0.port(), 25);
+        assert_eq!(config.serve.http, Serve::default().http);
+        assert_eq!(config.alerts.file.as_deref(), Some("alerts.jsonl"));
+    }
+
+    #[test]
+    fn bad_listen_address_names_line_key_and_a_valid_form() {
+        let text = "[serve]\n\nsmtp = \"localhost\"\n";
+        let err = Config::parse(text).unwrap_err();
+        assert_eq!(err.line, Some(3));
+        assert_eq!(err.key.as_deref(), Some("smtp"));
+        assert!(err.message.contains("0.0.0.0:2525"), "{err}");
+    }
+
+    #[test]
+    fn webhook_must_be_a_web_address() {
+        let err = Config::parse("[alerts]\nwebhook = \"ftp://x\"\n").unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert!(err.message.contains("http:// or https://"), "{err}");
+    }
+
+    #[test]
+    fn username_without_password_is_refused() {
+        let err = Config::parse("[serve]\nusername = \"cam\"\n").unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert_eq!(err.key.as_deref(), Some("serve.username"));
+        assert!(err.message.contains("set both"), "{err}");
     }
 
     #[test]
