@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: demo test lint unit
+.PHONY: demo test lint unit bench-detect
 
 ## Run the whole pipeline on the bundled sample e-mails, no AWS account.
 demo:
@@ -20,3 +20,7 @@ lint:
 ## Unit tests of every crate.
 unit:
 	$(CARGO) test --workspace
+
+## Time of the embedded detector on one 1920x1080 JPEG frame (criterion).
+bench-detect:
+	$(CARGO) bench -p ipcam-detector-nanodet --bench detect
