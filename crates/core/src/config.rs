@@ -28,6 +28,107 @@ pub struct Config {
     /// Who may send e-mail in, and what the mail service's checks decide.
     #[serde(default)]
     pub ingest: Ingest,
+    /// Where the local runner sends alerts; the Lambdas use SNS instead.
+    #[serde(default)]
+    pub alerts: LocalAlerts,
+    /// How `ipcam serve` listens; the Lambdas ignore it.
+    #[serde(default)]
+    pub serve: Serve,
+}
+
+/// `[alerts]`: the local runner's alert channels, besides the terminal.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalAlerts {
+    /// JSON-lines file each alert is appended to.
+    #[serde(default)]
+    pub file: Option<String>,
+    /// URL each alert's JSON is POSTed to.
+    #[serde(default)]
+    pub webhook: Option<WebUrl>,
+}
+
+/// `[serve]`: the SMTP server cameras send to, and the HTTP endpoint for
+/// SendGrid-style posts.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Serve {
+    /// SMTP listen address.
+    pub smtp: ListenAddress,
+    /// HTTP listen address.
+    pub http: ListenAddress,
+    /// Folder the messages, frames and execution records are kept in.
+    pub store: String,
+    /// Credentials cameras must give (SMTP AUTH) and posts must carry
+    /// (basic auth); none asked when unset.
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// Largest message accepted, in bytes; larger ones get SMTP 552 or
+    /// HTTP 413.
+    pub max_message_bytes: u64,
+}
+
+impl Default for Serve {
+    /// Loopback only: exposing the server is a deliberate choice.
+    fn default() -> Self {
+        Serve {
+            smtp: ListenAddress(std::net::SocketAddr::from(([127, 0, 0, 1], 2525))),
+            http: ListenAddress(std::net::SocketAddr::from(([127, 0, 0, 1], 8025))),
+            store: "ipcam-data".into(),
+            username: None,
+            password: None,
+            max_message_bytes: 25 * 1024 * 1024,
+        }
+    }
+}
+
+/// An address to listen on, `host:port` with a numeric host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ListenAddress(pub std::net::SocketAddr);
+
+impl TryFrom<String> for ListenAddress {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse().map(ListenAddress).map_err(|_| {
+            format!("`{value}` is not an address to listen on: write IP:PORT, such as \"0.0.0.0:2525\" (every interface) or \"127.0.0.1:2525\" (this machine only)")
+        })
+    }
+}
+
+impl From<ListenAddress> for String {
+    fn from(value: ListenAddress) -> String {
+        value.0.to_string()
+    }
+}
+
+/// An `http://` or `https://` URL.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct WebUrl(pub String);
+
+impl TryFrom<String> for WebUrl {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let host = value
+            .strip_prefix("http://")
+            .or_else(|| value.strip_prefix("https://"))
+            .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or_default());
+        match host {
+            Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
+                Ok(WebUrl(value))
+            }
+            _ => Err(format!(
+                "`{value}` is not a web address: write a URL starting with http:// or https://, such as \"http://127.0.0.1:8123/api/webhook/frontdoor\""
+            )),
+        }
+    }
+}
+
+impl From<WebUrl> for String {
+    fn from(value: WebUrl) -> String {
+        value.0
+    }
 }
 
 /// One camera: how to recognise its e-mails, and its own rules.
@@ -427,6 +528,7 @@ impl Config {
     /// Checks what a single value cannot: relations between keys.
     fn check(&self, text: &str) -> Result<(), ConfigError> {
         check_rules(&self.defaults.labels, "defaults", text)?;
+        check_serve(&self.serve, text)?;
         let mut seen: Vec<&str> = Vec::new();
         for (index, camera) in self.cameras.iter().enumerate() {
             let at = |key: &str, message: String| ConfigError {
@@ -562,22 +664,78 @@ fn check_rules(labels: &[String], table: &str, text: &str) -> Result<(), ConfigE
     Ok(())
 }
 
+fn check_serve(serve: &Serve, text: &str) -> Result<(), ConfigError> {
+    let missing = match (&serve.username, &serve.password) {
+        (Some(_), None) => Some(("username", "password")),
+        (None, Some(_)) => Some(("password", "username")),
+        _ => None,
+    };
+    if let Some((given, absent)) = missing {
+        return Err(ConfigError {
+            line: line_of_key(text, given),
+            key: Some(format!("serve.{given}")),
+            message: format!(
+                "`{given}` is set but `{absent}` is not: set both to require credentials, or neither"
+            ),
+        });
+    }
+    if serve.max_message_bytes == 0 {
+        return Err(ConfigError {
+            line: line_of_key(text, "max_message_bytes"),
+            key: Some("serve.max_message_bytes".into()),
+            message: "0 would refuse every message: use a size in bytes, such as 26214400 (25 MB)"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
 /// Turns a TOML error into one that names the line and the key.
 fn locate(text: &str, err: &toml::de::Error) -> ConfigError {
-    let line = err
-        .span()
-        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
-    let key = line.and_then(|line| {
-        let source = text.lines().nth(line - 1)?;
-        let (key, _) = source.split_once('=')?;
-        let key = key.trim();
-        (!key.is_empty()).then(|| key.to_string())
+    let line = err.span().map(|span| {
+        let before = &text.as_bytes()[..span.start.min(text.len())];
+        before.iter().filter(|byte| **byte == b'\n').count() + 1
     });
+    let key = line.and_then(|line| key_on_line(text.lines().nth(line - 1)?));
     ConfigError {
         line,
         key,
-        message: err.message().trim().to_string(),
+        message: in_plain_words(err.message().trim()),
     }
+}
+
+/// The key a line sets (`labels = [...]`), or the table it opens
+/// (`[serve]`, `[[cameras]]`).
+fn key_on_line(source: &str) -> Option<String> {
+    let source = source.trim();
+    let key = if source.starts_with('[') {
+        source.trim_matches(['[', ']']).trim()
+    } else {
+        source.split_once('=')?.0.trim()
+    };
+    (!key.is_empty()).then(|| key.to_string())
+}
+
+/// TOML and serde speak of sequences, maps and f64; a person writing the
+/// file thinks of lists, tables and numbers. Also says what to add when a
+/// required key is missing.
+fn in_plain_words(message: &str) -> String {
+    let mut plain = message
+        .replace(
+            "expected a sequence",
+            "expected a list in brackets, such as [\"person\", \"car\"]",
+        )
+        .replace("expected a map", "expected a table of keys")
+        .replace("expected f64", "expected a number")
+        .replace("expected u64", "expected a whole number, 0 or more")
+        .replace("expected a boolean", "expected true or false");
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        plain.push_str(&format!(": add `{field} = ...` to this table"));
+    }
+    plain
 }
 
 fn line_of_key(text: &str, key: &str) -> Option<usize> {
@@ -686,6 +844,63 @@ min_confidence = 85
         let text = "[[cameras]]\nname = \"a\"\nfrom = \"x@y\"\n[[cameras]]\nname = \"A\"\nfrom = \"z@y\"\n";
         let err = Config::parse(text).unwrap_err();
         assert!(err.message.contains("defined twice"), "{err}");
+    }
+
+    #[test]
+    fn serve_and_alerts_tables_are_read() {
+        let text = "[alerts]\nfile = \"alerts.jsonl\"\nwebhook = \"https://ntfy.example.com/door\"\n[serve]\nsmtp = \"0.0.0.0:25\"\nusername = \"cam\"\npassword = \"pw\"\n";
+        let config = Config::parse(text).unwrap();
+        assert_eq!(config.serve.smtp.0.port(), 25);
+        assert_eq!(config.serve.http, Serve::default().http);
+        assert_eq!(config.alerts.file.as_deref(), Some("alerts.jsonl"));
+    }
+
+    #[test]
+    fn bad_listen_address_names_line_key_and_a_valid_form() {
+        let text = "[serve]\n\nsmtp = \"localhost\"\n";
+        let err = Config::parse(text).unwrap_err();
+        assert_eq!(err.line, Some(3));
+        assert_eq!(err.key.as_deref(), Some("smtp"));
+        assert!(err.message.contains("0.0.0.0:2525"), "{err}");
+    }
+
+    #[test]
+    fn webhook_must_be_a_web_address() {
+        let err = Config::parse("[alerts]\nwebhook = \"ftp://x\"\n").unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert!(err.message.contains("http:// or https://"), "{err}");
+    }
+
+    #[test]
+    fn username_without_password_is_refused() {
+        let err = Config::parse("[serve]\nusername = \"cam\"\n").unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert_eq!(err.key.as_deref(), Some("serve.username"));
+        assert!(err.message.contains("set both"), "{err}");
+    }
+
+    #[test]
+    fn misspelt_table_is_named_with_the_valid_tables() {
+        let err = Config::parse("[serv]\nsmtp = \"0.0.0.0:25\"\n").unwrap_err();
+        assert_eq!(err.line, Some(1));
+        assert_eq!(err.key.as_deref(), Some("serv"));
+        assert!(err.message.contains("`serve`"), "{err}");
+    }
+
+    #[test]
+    fn camera_without_name_says_what_to_add() {
+        let err = Config::parse("[[cameras]]\nfrom = \"a@b\"\n").unwrap_err();
+        assert_eq!(err.line, Some(1));
+        assert_eq!(err.key.as_deref(), Some("cameras"));
+        assert!(err.message.contains("add `name = ...`"), "{err}");
+    }
+
+    #[test]
+    fn type_errors_speak_of_lists_and_numbers() {
+        let err = Config::parse("[defaults]\nlabels = \"person\"\n").unwrap_err();
+        assert!(err.message.contains("a list in brackets"), "{err}");
+        let err = Config::parse("[defaults]\nmin_confidence = \"high\"\n").unwrap_err();
+        assert!(err.message.contains("expected a number"), "{err}");
     }
 
     #[test]

@@ -118,7 +118,7 @@ async fn handle(
     let answer = match ingest_sendgrid(
         &function.config,
         &request,
-        &function.credentials,
+        Some(&function.credentials),
         &function.bucket,
         &function.store,
         &function.executions,

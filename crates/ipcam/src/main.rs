@@ -1,11 +1,18 @@
 //! `ipcam`: the IPCam AI Retrofit pipeline on one machine.
 
 mod commands;
+mod process;
+mod serve;
 
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use ipcam_core::adapters::local::FolderStore;
+use ipcam_core::config::Config;
+use ipcam_detector_nanodet::{NanoDet, NanoDetDetector};
 
 #[derive(Parser)]
 #[command(
@@ -20,6 +27,41 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run camera e-mails through the whole pipeline: extract the pictures,
+    /// detect what is in them, apply the camera's rules, alert.
+    Process {
+        /// The e-mails, as raw MIME files (.eml).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The configuration file; without it, alert on people, cars and
+        /// animals seen at 60 % or more.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Print one JSON line per e-mail instead of a readable report.
+        #[arg(long)]
+        json: bool,
+        /// Folder for the annotated pictures, the stored objects and the
+        /// alert file.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+    },
+    /// Receive camera e-mails over SMTP and SendGrid-style HTTP posts, and
+    /// run each through the pipeline, until Ctrl-C.
+    Serve {
+        /// The configuration file (its `[serve]` and `[alerts]` tables).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// SMTP listen address, IP:PORT (replaces `serve.smtp`).
+        #[arg(long)]
+        smtp: Option<SocketAddr>,
+        /// HTTP listen address, IP:PORT (replaces `serve.http`).
+        #[arg(long)]
+        http: Option<SocketAddr>,
+        /// Folder for messages, frames and execution records (replaces
+        /// `serve.store`).
+        #[arg(long)]
+        store: Option<PathBuf>,
+    },
     /// Print the pictures found in a camera e-mail, and the parts skipped.
     Extract {
         /// The e-mail, as a raw MIME file (.eml).
@@ -48,21 +90,86 @@ enum ConfigCommand {
     Check { file: PathBuf },
 }
 
+/// The configuration from `--config`, or the defaults.
+fn load_config(file: Option<&Path>) -> Result<Config> {
+    match file {
+        Some(file) => Config::load(file).map_err(anyhow::Error::msg),
+        None => {
+            Config::parse("").map_err(|err| anyhow::anyhow!("the default configuration: {err}"))
+        }
+    }
+}
+
+/// The embedded detector, reading frames from the local store.
+fn nanodet(store: FolderStore) -> Result<NanoDetDetector<FolderStore>> {
+    let model = NanoDet::load().context("loading the embedded detection model")?;
+    Ok(NanoDetDetector::new(model, store))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Logs to standard error, readable; `RUST_LOG` chooses what.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Process {
+            files,
+            config,
+            json,
+            out,
+        } => load_config(config.as_deref()).and_then(|config| {
+            runtime()?.block_on(process::run(
+                config,
+                process::Options { files, json, out },
+                nanodet,
+            ))
+        }),
+        Command::Serve {
+            config,
+            smtp,
+            http,
+            store,
+        } => {
+            init_logging();
+            load_config(config.as_deref()).and_then(|config| {
+                runtime()?.block_on(serve::run(
+                    config,
+                    serve::Overrides { smtp, http, store },
+                    nanodet,
+                ))?;
+                Ok(true)
+            })
+        }
         Command::Extract {
             file,
             json,
             out,
             config,
-        } => commands::extract(&file, json, out.as_deref(), config.as_deref()),
+        } => commands::extract(&file, json, out.as_deref(), config.as_deref()).map(|()| true),
         Command::Config {
             command: ConfigCommand::Check { file },
-        } => commands::config_check(&file),
+        } => commands::config_check(&file).map(|()| true),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        // Each failure was reported where it happened.
+        Ok(false) => ExitCode::FAILURE,
         Err(err) => {
             eprintln!("ipcam: {err:#}");
             ExitCode::FAILURE

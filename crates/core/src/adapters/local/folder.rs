@@ -1,6 +1,6 @@
 //! [`ObjectStore`] on a folder: bucket `b`, key `k` is the file `ROOT/b/k`.
 
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write};
 use std::path::{Component, Path, PathBuf};
 
 use crate::contract::ObjectRef;
@@ -42,6 +42,30 @@ fn io_error(doing: String, err: std::io::Error) -> PortError {
     }
 }
 
+/// Writes a file so that, once this returns, it is complete on disk: to a
+/// temporary name first, flushed, then renamed over the final name. A
+/// reader never sees half an object, and a message acknowledged to a camera
+/// survives a power cut.
+fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(format!(".{}.partial", std::process::id()));
+    let temporary = PathBuf::from(temporary);
+    let written = std::fs::File::create(&temporary).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    if let Err(err) = written.and_then(|()| std::fs::rename(&temporary, path)) {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(err);
+    }
+    if let Some(parent) = path.parent() {
+        // Makes the rename itself durable; not every platform can open a
+        // folder, hence no error if this fails.
+        let _ = std::fs::File::open(parent).and_then(|folder| folder.sync_all());
+    }
+    Ok(())
+}
+
 impl ObjectStore for FolderStore {
     async fn get(&self, object: &ObjectRef) -> Result<Vec<u8>, PortError> {
         let path = self.path_of(object)?;
@@ -59,7 +83,7 @@ impl ObjectStore for FolderStore {
             std::fs::create_dir_all(parent)
                 .map_err(|err| io_error(format!("creating {}", parent.display()), err))?;
         }
-        std::fs::write(&path, bytes)
+        write_durably(&path, &bytes)
             .map_err(|err| io_error(format!("writing {}", path.display()), err))
     }
 

@@ -1,5 +1,15 @@
-//! The ports on one machine, for `ipcam` and for tests.
+//! The ports on one machine, for `ipcam` and for tests: objects in a
+//! folder, alerts to the terminal, a JSON-lines file and a webhook, and
+//! executions run in process by the same stage functions as on AWS.
 
+mod executions;
 mod folder;
+mod notifier;
+mod runner;
+mod webhook;
 
+pub use executions::{status_of, InProcessExecutions, Journal, Status};
 pub use folder::FolderStore;
+pub use notifier::{LocalNotifier, Terminal};
+pub use runner::{Backoff, LocalPipeline, RetryPolicy, Run, RunFailed, Task};
+pub use webhook::Webhook;

@@ -1,0 +1,422 @@
+//! [`Executions`] in process: each execution is a [`LocalPipeline`] run on
+//! the async runtime, started at most once per name.
+//!
+//! Step Functions refuses a second execution of the same name; here a
+//! [`Journal`] plays that part. Kept in a folder, it also makes accepted
+//! messages survive a crash: an execution still marked running when the
+//! server starts again is run again ([`InProcessExecutions::resume`]).
+
+use std::collections::HashSet;
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinSet;
+
+use super::runner::{LocalPipeline, Run, RunFailed};
+use crate::contract::ExecutionInput;
+use crate::ports::{Detector, Executions, Notifier, ObjectStore, PortError, Started};
+
+/// The names of the executions started so far.
+#[derive(Debug)]
+pub enum Journal {
+    /// For one command's lifetime (`ipcam process`).
+    Memory(Mutex<HashSet<String>>),
+    /// One JSON file per execution in a folder (`ipcam serve`): survives
+    /// restarts, and says how each execution ended.
+    Folder(PathBuf),
+}
+
+/// How an execution ended, as its journal record says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Status {
+    Running,
+    Alerted,
+    NothingOfInterest,
+    NoPictures,
+    Failed,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Record {
+    status: Status,
+    input: ExecutionInput,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+fn io_failure(doing: String) -> impl FnOnce(std::io::Error) -> PortError {
+    move |err| PortError::Permanent(format!("{doing}: {err}"))
+}
+
+impl Journal {
+    pub fn in_memory() -> Journal {
+        Journal::Memory(Mutex::new(HashSet::new()))
+    }
+
+    pub fn in_folder(folder: impl Into<PathBuf>) -> Journal {
+        Journal::Folder(folder.into())
+    }
+
+    fn record_path(folder: &Path, name: &str) -> PathBuf {
+        folder.join(format!("{name}.json"))
+    }
+
+    /// Records a new execution; false when one of that name exists.
+    fn claim(&self, name: &str, input: &ExecutionInput) -> Result<bool, PortError> {
+        match self {
+            Journal::Memory(names) => Ok(names
+                .lock()
+                .map_err(|_| PortError::Permanent("the execution journal is poisoned".into()))?
+                .insert(name.to_string())),
+            Journal::Folder(folder) => {
+                std::fs::create_dir_all(folder)
+                    .map_err(io_failure(format!("creating {}", folder.display())))?;
+                let path = Self::record_path(folder, name);
+                // `create_new` is atomic: of two deliveries racing, one wins.
+                let mut file = match std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&path)
+                {
+                    Ok(file) => file,
+                    Err(err) if err.kind() == ErrorKind::AlreadyExists => return Ok(false),
+                    Err(err) => {
+                        return Err(io_failure(format!("creating {}", path.display()))(err))
+                    }
+                };
+                let record = Record {
+                    status: Status::Running,
+                    input: input.clone(),
+                    error: None,
+                };
+                let json = serde_json::to_vec_pretty(&record).map_err(|err| {
+                    PortError::Permanent(format!("encoding the execution record: {err}"))
+                })?;
+                file.write_all(&json)
+                    .and_then(|()| file.sync_all())
+                    .map_err(io_failure(format!("writing {}", path.display())))?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Records how an execution ended.
+    fn finish(
+        &self,
+        name: &str,
+        input: &ExecutionInput,
+        outcome: &Result<Run, RunFailed>,
+    ) -> Result<(), PortError> {
+        let Journal::Folder(folder) = self else {
+            return Ok(());
+        };
+        let record = Record {
+            status: status_of(outcome),
+            input: input.clone(),
+            error: outcome.as_ref().err().map(ToString::to_string),
+        };
+        let json = serde_json::to_vec_pretty(&record)
+            .map_err(|err| PortError::Permanent(format!("encoding the execution record: {err}")))?;
+        let path = Self::record_path(folder, name);
+        let temporary = path.with_extension("json.tmp");
+        std::fs::write(&temporary, json)
+            .and_then(|()| std::fs::rename(&temporary, &path))
+            .map_err(io_failure(format!("writing {}", path.display())))
+    }
+
+    /// Executions recorded as running: accepted, but not finished when the
+    /// last server stopped.
+    fn unfinished(&self) -> Result<Vec<(String, ExecutionInput)>, PortError> {
+        let Journal::Folder(folder) = self else {
+            return Ok(Vec::new());
+        };
+        let entries = match std::fs::read_dir(folder) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(io_failure(format!("listing {}", folder.display()))(err)),
+        };
+        let mut unfinished = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Some(name) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".json"))
+            else {
+                continue;
+            };
+            let record: Option<Record> = std::fs::read(&path)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+            match record {
+                Some(record) if record.status == Status::Running => {
+                    unfinished.push((name.to_string(), record.input));
+                }
+                Some(_) => {}
+                None => {
+                    tracing::warn!(path = %path.display(), "unreadable execution record skipped")
+                }
+            }
+        }
+        unfinished.sort_by(|a, b| a.1.event.received_at.cmp(&b.1.event.received_at));
+        Ok(unfinished)
+    }
+}
+
+/// The end state an outcome corresponds to in the state machine.
+pub fn status_of(outcome: &Result<Run, RunFailed>) -> Status {
+    match outcome {
+        Err(_) => Status::Failed,
+        Ok(run) if run.notified.is_some() => Status::Alerted,
+        Ok(run) if run.extracted.frames.is_empty() => Status::NoPictures,
+        Ok(_) => Status::NothingOfInterest,
+    }
+}
+
+/// Runs executions on the current async runtime.
+pub struct InProcessExecutions<S, D, N> {
+    pipeline: Arc<LocalPipeline<S, D, N>>,
+    journal: Arc<Journal>,
+    running: Mutex<JoinSet<()>>,
+}
+
+impl<S, D, N> InProcessExecutions<S, D, N>
+where
+    S: ObjectStore + 'static,
+    D: Detector + 'static,
+    N: Notifier + 'static,
+{
+    pub fn new(pipeline: Arc<LocalPipeline<S, D, N>>, journal: Journal) -> Self {
+        InProcessExecutions {
+            pipeline,
+            journal: Arc::new(journal),
+            running: Mutex::new(JoinSet::new()),
+        }
+    }
+
+    pub fn pipeline(&self) -> &LocalPipeline<S, D, N> {
+        &self.pipeline
+    }
+
+    /// Runs an execution to its end and returns its outcome; `None` when
+    /// an execution of that name was started before.
+    pub async fn run(
+        &self,
+        name: &str,
+        input: &ExecutionInput,
+    ) -> Result<Option<Result<Run, RunFailed>>, PortError> {
+        if !self.journal.claim(name, input)? {
+            return Ok(None);
+        }
+        let outcome = self.pipeline.run(input.clone()).await;
+        self.journal.finish(name, input, &outcome)?;
+        Ok(Some(outcome))
+    }
+
+    /// Starts again, in the background, every execution the journal holds
+    /// as still running; returns how many.
+    pub fn resume(&self) -> Result<usize, PortError> {
+        let unfinished = self.journal.unfinished()?;
+        for (name, input) in &unfinished {
+            tracing::info!(execution = %name, "resuming an execution that was not finished");
+            self.spawn(name.clone(), input.clone());
+        }
+        Ok(unfinished.len())
+    }
+
+    /// Waits until every execution started so far has ended.
+    pub async fn drain(&self) {
+        loop {
+            let mut running = match self.running.lock() {
+                Ok(mut running) => std::mem::take(&mut *running),
+                Err(_) => return,
+            };
+            if running.is_empty() {
+                return;
+            }
+            while running.join_next().await.is_some() {}
+        }
+    }
+
+    fn spawn(&self, name: String, input: ExecutionInput) {
+        let pipeline = Arc::clone(&self.pipeline);
+        let journal = Arc::clone(&self.journal);
+        let task = async move {
+            let outcome = pipeline.run(input.clone()).await;
+            log_outcome(&name, &outcome);
+            if let Err(err) = journal.finish(&name, &input, &outcome) {
+                tracing::error!(execution = %name, error = %err, "could not record the end of the execution");
+            }
+        };
+        if let Ok(mut running) = self.running.lock() {
+            // Forget the executions that have ended, so a long-running
+            // server keeps only the running ones.
+            while running.try_join_next().is_some() {}
+            running.spawn(task);
+        }
+    }
+}
+
+/// One log line per finished execution: what was seen and who was told.
+fn log_outcome(name: &str, outcome: &Result<Run, RunFailed>) {
+    match outcome {
+        Err(failed) => tracing::error!(execution = %name, "{failed}"),
+        Ok(run) => {
+            let camera = &run.extracted.camera;
+            let frames = run.extracted.frames.len();
+            match (&run.notified, run.alerting()) {
+                (Some((_, notification)), Some(analysis)) => {
+                    let seen: Vec<String> = analysis
+                        .matches
+                        .iter()
+                        .map(|found| format!("{} {:.0}%", found.label, found.confidence))
+                        .collect();
+                    tracing::info!(
+                        execution = %name,
+                        camera = %camera,
+                        frame = analysis.detection.frame,
+                        alert = %notification.message_id,
+                        "alert: {} (frame {} of {frames})",
+                        seen.join(", "),
+                        analysis.detection.frame + 1,
+                    );
+                }
+                _ if frames == 0 => {
+                    tracing::info!(execution = %name, camera = %camera, "no pictures in the e-mail")
+                }
+                _ => tracing::info!(
+                    execution = %name,
+                    camera = %camera,
+                    "nothing of interest in {frames} frame{}",
+                    if frames == 1 { "" } else { "s" }
+                ),
+            }
+        }
+    }
+}
+
+impl<S, D, N> Executions for InProcessExecutions<S, D, N>
+where
+    S: ObjectStore + 'static,
+    D: Detector + 'static,
+    N: Notifier + 'static,
+{
+    /// Records the execution, then runs it in the background: like
+    /// `StartExecution`, it returns once the execution is safely started.
+    async fn start(&self, name: &str, input: &ExecutionInput) -> Result<Started, PortError> {
+        if !self.journal.claim(name, input)? {
+            return Ok(Started::AlreadyStarted);
+        }
+        self.spawn(name.to_string(), input.clone());
+        Ok(Started::New(format!("local:{name}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::adapters::local::runner::tests::{
+        burst_email, stored_input, temp_store, KeptAlerts, ScriptedDetector,
+    };
+    use crate::config::Config;
+
+    #[tokio::test]
+    async fn a_second_start_of_the_same_name_starts_nothing() {
+        let (root, store) = temp_store("executions-twice");
+        let input = stored_input(
+            &store,
+            "m1",
+            burst_email("frontdoor@cams.example.com", &["a.png"]),
+        )
+        .await;
+        let pipeline = Arc::new(LocalPipeline::new(
+            Config::parse("").unwrap(),
+            store,
+            ScriptedDetector::new(vec![("a.png", "Person", 97.0)]),
+            KeptAlerts::default(),
+        ));
+        let executions = InProcessExecutions::new(
+            Arc::clone(&pipeline),
+            Journal::in_folder(root.join("executions")),
+        );
+        assert_eq!(
+            executions.start("m1", &input).await.unwrap(),
+            Started::New("local:m1".into())
+        );
+        assert_eq!(
+            executions.start("m1", &input).await.unwrap(),
+            Started::AlreadyStarted
+        );
+        executions.drain().await;
+        assert_eq!(pipeline.detector.asked.load(Ordering::SeqCst), 1);
+        assert_eq!(pipeline.notifier.0.lock().unwrap().len(), 1);
+        let record: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(root.join("executions/m1.json")).unwrap())
+                .unwrap();
+        assert_eq!(record["status"], "alerted");
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_execution_left_running_is_run_again_on_resume() {
+        let (root, store) = temp_store("executions-resume");
+        let input = stored_input(
+            &store,
+            "m2",
+            burst_email("frontdoor@cams.example.com", &["a.png"]),
+        )
+        .await;
+        let journal = Journal::in_folder(root.join("executions"));
+        // The server accepted the message, then died before running it.
+        assert!(journal.claim("m2", &input).unwrap());
+        let pipeline = Arc::new(LocalPipeline::new(
+            Config::parse("").unwrap(),
+            store,
+            ScriptedDetector::new(vec![("a.png", "Car", 80.0)]),
+            KeptAlerts::default(),
+        ));
+        let executions = InProcessExecutions::new(Arc::clone(&pipeline), journal);
+        assert_eq!(executions.resume().unwrap(), 1);
+        executions.drain().await;
+        assert_eq!(pipeline.notifier.0.lock().unwrap()[0].labels, vec!["Car"]);
+        assert_eq!(
+            executions.resume().unwrap(),
+            0,
+            "finished executions stay finished"
+        );
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[tokio::test]
+    async fn in_memory_journal_runs_each_name_once() {
+        let (root, store) = temp_store("executions-memory");
+        let input = stored_input(
+            &store,
+            "m3",
+            burst_email("frontdoor@cams.example.com", &["a.png"]),
+        )
+        .await;
+        let pipeline = Arc::new(LocalPipeline::new(
+            Config::parse("").unwrap(),
+            store,
+            ScriptedDetector::new(vec![]),
+            KeptAlerts::default(),
+        ));
+        let executions = InProcessExecutions::new(pipeline, Journal::in_memory());
+        let outcome = executions
+            .run("m3", &input)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(status_of(&Ok(outcome)), Status::NothingOfInterest);
+        assert!(executions.run("m3", &input).await.unwrap().is_none());
+        std::fs::remove_dir_all(root).unwrap();
+    }
+}

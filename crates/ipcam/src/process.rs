@@ -1,0 +1,310 @@
+//! `ipcam process`: camera e-mails from files, through the whole pipeline.
+//!
+//! Each file is stored and run as one execution of the in-process pipeline
+//! (the stage functions of the Lambdas, in the state machine's order);
+//! alerts go to a JSON-lines file and the webhook if one is configured, and
+//! the frame that alerted is saved with boxes and labels drawn on it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context, Result};
+use ipcam_core::adapters::local::{
+    FolderStore, InProcessExecutions, Journal, LocalNotifier, LocalPipeline, Run, Terminal, Webhook,
+};
+use ipcam_core::annotate::annotate;
+use ipcam_core::config::Config;
+use ipcam_core::contract::{Event, ExecutionInput, ObjectRef, Source, CONTRACT_VERSION};
+use ipcam_core::mime;
+use ipcam_core::ports::{Detector, ObjectStore};
+use ipcam_core::stages::ingest::execution_name;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+/// The bucket name of the local store: objects live in `OUT/objects/local/`.
+const BUCKET: &str = "local";
+
+/// What `ipcam process` was asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub files: Vec<PathBuf>,
+    /// One JSON line per e-mail instead of a readable report.
+    pub json: bool,
+    /// Where annotated pictures, stored objects and the alert file go.
+    pub out: PathBuf,
+}
+
+/// What became of one e-mail.
+enum Outcome {
+    Ran {
+        run: Box<Run>,
+        annotated: Vec<PathBuf>,
+    },
+    /// The same message as an earlier file: run once only.
+    Duplicate { of: PathBuf },
+}
+
+/// Runs every file; false when any of them failed.
+pub async fn run<D, F>(config: Config, options: Options, make_detector: F) -> Result<bool>
+where
+    D: Detector + 'static,
+    F: FnOnce(FolderStore) -> Result<D>,
+{
+    let objects = options.out.join("objects");
+    let alerts_file = config
+        .alerts
+        .file
+        .as_ref()
+        .map_or_else(|| options.out.join("alerts.jsonl"), PathBuf::from);
+    let webhook = config
+        .alerts
+        .webhook
+        .as_ref()
+        .map(|url| Webhook::new(&url.0))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let store = FolderStore::new(&objects);
+    let detector = make_detector(store.clone())?;
+    // The report says what alerted; the alert itself goes to the file.
+    let notifier = LocalNotifier::new(Terminal::Off, Some(alerts_file.clone()), webhook);
+    let pipeline = Arc::new(LocalPipeline::new(
+        config,
+        store.clone(),
+        detector,
+        notifier,
+    ));
+    let executions = InProcessExecutions::new(pipeline, Journal::in_memory());
+
+    let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    let (mut alerted, mut quiet, mut failed) = (0, 0, 0);
+    for file in &options.files {
+        match process_one(file, &store, &executions, &options.out, &mut seen).await {
+            Ok(outcome) => {
+                if let Outcome::Ran { run, .. } = &outcome {
+                    if run.notified.is_some() {
+                        alerted += 1;
+                    } else {
+                        quiet += 1;
+                    }
+                }
+                report(file, &outcome, &store, options.json);
+            }
+            Err(err) => {
+                failed += 1;
+                eprintln!("ipcam: {}: {err:#}", file.display());
+                if options.json {
+                    println!("{}", json!({ "file": file, "error": format!("{err:#}") }));
+                }
+            }
+        }
+    }
+    if !options.json {
+        println!(
+            "{} e-mail{}: {alerted} alerted, {quiet} without alert, {failed} failed. Alerts: {}",
+            options.files.len(),
+            if options.files.len() == 1 { "" } else { "s" },
+            alerts_file.display()
+        );
+    }
+    Ok(failed == 0)
+}
+
+async fn process_one<S, D, N>(
+    file: &Path,
+    store: &FolderStore,
+    executions: &InProcessExecutions<S, D, N>,
+    out: &Path,
+    seen: &mut HashMap<String, PathBuf>,
+) -> Result<Outcome>
+where
+    S: ObjectStore + 'static,
+    D: Detector + 'static,
+    N: ipcam_core::ports::Notifier + 'static,
+{
+    let raw = std::fs::read(file).context("cannot read")?;
+    if raw.is_empty() {
+        bail!("the file is empty: expected a raw e-mail (.eml)");
+    }
+    let envelope = mime::envelope(&raw)?;
+    if envelope.from.is_none() && envelope.to.is_empty() && envelope.subject.is_none() {
+        bail!("no From, To or Subject header: not a raw e-mail (.eml)");
+    }
+    let id = format!("local-{}", &hex::encode(Sha256::digest(&raw))[..40]);
+    let message = ObjectRef {
+        bucket: BUCKET.to_string(),
+        key: format!("incoming/local/{id}"),
+    };
+    store
+        .put(&message, raw, "message/rfc822")
+        .await
+        .map_err(|err| anyhow!("storing the message: {err}"))?;
+    let input = ExecutionInput {
+        version: CONTRACT_VERSION,
+        event: Event {
+            id: id.clone(),
+            source: Source::Local,
+            message,
+            from: envelope.from,
+            to: envelope.to,
+            subject: envelope.subject,
+            received_at: chrono::Utc::now().to_rfc3339(),
+        },
+    };
+    let run = match executions
+        .run(&execution_name(&id), &input)
+        .await
+        .map_err(|err| anyhow!("starting the execution: {err}"))?
+    {
+        None => {
+            let of = seen.get(&id).cloned().unwrap_or_default();
+            return Ok(Outcome::Duplicate { of });
+        }
+        Some(outcome) => outcome?,
+    };
+    seen.insert(id, file.to_path_buf());
+    let annotated = match run.alerting() {
+        Some(analysis) => {
+            let frame_index = analysis.detection.frame;
+            let frame = run
+                .extracted
+                .frames
+                .get(frame_index)
+                .ok_or_else(|| anyhow!("the alerting frame {frame_index} is missing"))?;
+            let bytes = store
+                .get(&frame.object())
+                .await
+                .map_err(|err| anyhow!("reading the alerting frame: {err}"))?;
+            let picture = annotate(&bytes, &analysis.matches)
+                .map_err(|err| anyhow!("annotating the alerting frame: {err}"))?;
+            let stem = file.file_stem().map_or_else(
+                || "email".into(),
+                |stem| stem.to_string_lossy().into_owned(),
+            );
+            let path = out.join(format!("{stem}-frame{}.jpg", frame_index + 1));
+            std::fs::create_dir_all(out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            std::fs::write(&path, picture)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            vec![path]
+        }
+        None => Vec::new(),
+    };
+    Ok(Outcome::Ran {
+        run: Box::new(run),
+        annotated,
+    })
+}
+
+fn report(file: &Path, outcome: &Outcome, store: &FolderStore, as_json: bool) {
+    let (run, annotated) = match outcome {
+        Outcome::Duplicate { of } => {
+            if as_json {
+                println!(
+                    "{}",
+                    json!({ "file": file, "duplicateOf": of, "alert": false, "matches": [], "frames": [], "annotated": [] })
+                );
+            } else {
+                println!(
+                    "{}: the same message as {}: not run again",
+                    file.display(),
+                    of.display()
+                );
+            }
+            return;
+        }
+        Outcome::Ran { run, annotated } => (run, annotated),
+    };
+    let alerting = run.alerting();
+    let matches = alerting.map(|a| a.matches.as_slice()).unwrap_or_default();
+    if as_json {
+        let frames: Vec<_> = run
+            .extracted
+            .frames
+            .iter()
+            .enumerate()
+            .map(|(index, frame)| {
+                let labels = run
+                    .analyses
+                    .iter()
+                    .find(|analysis| analysis.detection.frame == index)
+                    .map(|analysis| {
+                        analysis
+                            .detection
+                            .labels
+                            .iter()
+                            .map(|label| json!({ "name": label.name, "confidence": label.confidence }))
+                            .collect::<Vec<_>>()
+                    });
+                json!({
+                    "filename": frame.filename,
+                    "contentType": frame.content_type,
+                    "width": frame.width,
+                    "height": frame.height,
+                    "path": store.path_of(&frame.object()).ok(),
+                    "analysed": labels.is_some(),
+                    "labels": labels.unwrap_or_default(),
+                })
+            })
+            .collect();
+        let line = json!({
+            "file": file,
+            "camera": run.extracted.camera,
+            "alert": run.notified.is_some(),
+            "subject": run.notified.as_ref().map(|(_, notification)| &notification.subject),
+            "matches": matches
+                .iter()
+                .map(|found| json!({ "label": found.label, "confidence": found.confidence, "frame": found.frame, "boxes": found.boxes }))
+                .collect::<Vec<_>>(),
+            "frames": frames,
+            "skipped": run.extracted.skipped,
+            "annotated": annotated,
+        });
+        println!("{line}");
+        return;
+    }
+    let frames = run.extracted.frames.len();
+    let camera = &run.extracted.camera;
+    match alerting {
+        Some(analysis) => {
+            let seen: Vec<String> = matches
+                .iter()
+                .map(|found| format!("{} {:.0}%", found.label, found.confidence))
+                .collect();
+            println!(
+                "{}: ALERT from camera {camera}: {} (frame {} of {frames})",
+                file.display(),
+                seen.join(", "),
+                analysis.detection.frame + 1
+            );
+            for path in annotated {
+                println!("    annotated picture: {}", path.display());
+            }
+        }
+        None if frames == 0 => println!(
+            "{}: no alert from camera {camera}: no picture in the e-mail",
+            file.display()
+        ),
+        None => {
+            let seen: Vec<String> = run
+                .analyses
+                .iter()
+                .flat_map(|analysis| &analysis.detection.labels)
+                .map(|label| format!("{} {:.0}%", label.name, label.confidence))
+                .collect();
+            let seen = if seen.is_empty() {
+                "nothing".to_string()
+            } else {
+                seen.join(", ")
+            };
+            println!(
+                "{}: no alert from camera {camera}: saw {seen} in {frames} frame{}",
+                file.display(),
+                if frames == 1 { "" } else { "s" }
+            );
+        }
+    }
+    for skipped in &run.extracted.skipped {
+        println!("    skipped {}: {}", skipped.filename, skipped.reason);
+    }
+}

@@ -1,0 +1,82 @@
+//! `ipcam config check` as a user meets it: every error names the file, the
+//! line and the key, and says what would be valid.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Checks a configuration text; returns success and the error output.
+fn check(name: &str, text: &str) -> (bool, String) {
+    let file: PathBuf =
+        std::env::temp_dir().join(format!("ipcam-config-{}-{name}.toml", std::process::id()));
+    std::fs::write(&file, text).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_ipcam"))
+        .args(["config", "check"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&file).unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned()
+            + &String::from_utf8_lossy(&output.stdout),
+    )
+}
+
+#[test]
+fn a_valid_file_is_summarised() {
+    let (ok, output) = check(
+        "valid",
+        "[[cameras]]\nname = \"frontdoor\"\nfrom = \"frontdoor@cams.example.com\"\n\n[serve]\nsmtp = \"0.0.0.0:2525\"\n",
+    );
+    assert!(ok, "{output}");
+    assert!(output.contains("OK (1 camera;"), "{output}");
+}
+
+#[test]
+fn errors_name_the_line_the_key_and_what_is_valid() {
+    let cases = [
+        (
+            "misspelt",
+            "[defaults]\nlabels = [\"person\"]\nmin_confidance = 70\n",
+            "line 3, key `min_confidance`",
+            "`min_confidence`",
+        ),
+        (
+            "range",
+            "[defaults]\nmin_confidence = 170\n",
+            "line 2, key `min_confidence`",
+            "from 0 to 100",
+        ),
+        (
+            "listen",
+            "[serve]\nsmtp = \"localhost:25\"\n",
+            "line 2, key `smtp`",
+            "IP:PORT",
+        ),
+        (
+            "list",
+            "[defaults]\nlabels = \"person\"\n",
+            "line 2, key `labels`",
+            "a list in brackets",
+        ),
+        (
+            "table",
+            "[serv]\nsmtp = \"0.0.0.0:25\"\n",
+            "line 1, key `serv`",
+            "`serve`",
+        ),
+        (
+            "half-credentials",
+            "[serve]\npassword = \"pw\"\n",
+            "line 2, key `serve.password`",
+            "set both",
+        ),
+    ];
+    for (name, text, place, valid) in cases {
+        let (ok, output) = check(name, text);
+        assert!(!ok, "{name}: accepted");
+        assert_eq!(output.lines().count(), 1, "{name}: one line: {output}");
+        assert!(output.contains(place), "{name}: {output}");
+        assert!(output.contains(valid), "{name}: {output}");
+    }
+}

@@ -1,0 +1,147 @@
+//! `ipcam process` on the bundled sample e-mails, with the real model: the
+//! decisions `make demo` shows a new user.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples")
+}
+
+/// A fresh folder for one test's output.
+fn scratch(name: &str) -> PathBuf {
+    let folder = std::env::temp_dir().join(format!("ipcam-process-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).unwrap();
+    folder
+}
+
+fn ipcam(arguments: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ipcam"))
+        .args(arguments)
+        .output()
+        .expect("ipcam runs")
+}
+
+fn json_lines(output: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|err| panic!("{line}: {err}")))
+        .collect()
+}
+
+#[test]
+fn the_visitor_alerts_and_the_empty_garden_does_not() {
+    let out = scratch("samples");
+    let front = samples().join("frontdoor_person.eml");
+    let garden = samples().join("garden_empty.eml");
+    let output = ipcam(&[
+        "process",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+        front.to_str().unwrap(),
+        garden.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let lines = json_lines(&output);
+    assert_eq!(lines.len(), 2, "one line per e-mail: {lines:#?}");
+
+    let visitor = &lines[0];
+    assert_eq!(visitor["file"], front.to_str().unwrap());
+    assert_eq!(visitor["alert"], true, "{visitor:#}");
+    assert_eq!(visitor["matches"][0]["label"], "Person", "{visitor:#}");
+    assert!(visitor["matches"][0]["confidence"].as_f64().unwrap() >= 60.0);
+    assert_eq!(visitor["frames"].as_array().unwrap().len(), 1);
+    assert_eq!(visitor["frames"][0]["analysed"], true);
+    let annotated = PathBuf::from(visitor["annotated"][0].as_str().unwrap());
+    let picture = std::fs::read(&annotated).unwrap();
+    assert!(
+        picture.starts_with(&[0xFF, 0xD8]),
+        "the annotated picture is a JPEG"
+    );
+
+    let garden_line = &lines[1];
+    assert_eq!(garden_line["alert"], false, "{garden_line:#}");
+    assert_eq!(garden_line["matches"].as_array().unwrap().len(), 0);
+    assert_eq!(garden_line["annotated"].as_array().unwrap().len(), 0);
+    assert_eq!(garden_line["frames"][0]["analysed"], true);
+
+    // The notify stage wrote the one alert to the JSON-lines file.
+    let alerts = std::fs::read_to_string(out.join("alerts.jsonl")).unwrap();
+    let alerts: Vec<serde_json::Value> = alerts
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["labels"][0], "Person");
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+#[test]
+fn a_bad_file_is_reported_and_the_others_still_run() {
+    let out = scratch("bad");
+    let not_an_email = out.join("holiday.jpg.eml");
+    std::fs::write(&not_an_email, [0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]).unwrap();
+    let missing = out.join("missing.eml");
+    let garden = samples().join("garden_empty.eml");
+    let output = ipcam(&[
+        "process",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+        not_an_email.to_str().unwrap(),
+        missing.to_str().unwrap(),
+        garden.to_str().unwrap(),
+    ]);
+    assert!(!output.status.success(), "a failed file fails the command");
+    let errors = String::from_utf8_lossy(&output.stderr);
+    let error_lines: Vec<&str> = errors.lines().collect();
+    assert_eq!(error_lines.len(), 2, "one line per bad file: {errors}");
+    assert!(
+        error_lines[0].contains("holiday.jpg.eml") && error_lines[0].contains("not a raw e-mail"),
+        "{errors}"
+    );
+    assert!(
+        error_lines[1].contains("missing.eml") && error_lines[1].contains("cannot read"),
+        "{errors}"
+    );
+    let lines = json_lines(&output);
+    assert_eq!(lines.len(), 3);
+    assert!(lines[0]["error"].is_string());
+    assert!(lines[1]["error"].is_string());
+    assert_eq!(lines[2]["alert"], false);
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+#[test]
+fn the_readable_report_says_what_alerted_and_where_the_picture_is() {
+    let out = scratch("readable");
+    let config = out.join("ipcam.toml");
+    std::fs::write(
+        &config,
+        "[[cameras]]\nname = \"frontdoor\"\nfrom = \"frontdoor@cams.example.com\"\nlabels = [\"person\"]\n",
+    )
+    .unwrap();
+    let front = samples().join("frontdoor_person.eml");
+    let output = ipcam(&[
+        "process",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        front.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        report.contains("ALERT from camera frontdoor: Person"),
+        "{report}"
+    );
+    assert!(report.contains("annotated picture:"), "{report}");
+    assert!(
+        report.contains("1 e-mail: 1 alerted, 0 without alert, 0 failed"),
+        "{report}"
+    );
+    std::fs::remove_dir_all(out).unwrap();
+}

@@ -1,0 +1,317 @@
+//! `ipcam serve` end to end: the real binary on loopback ports, a real SMTP
+//! client (lettre), SendGrid-style posts over HTTP, the real model, and the
+//! alert read back from the JSON-lines file.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::{SmtpTransport, Transport};
+
+const CAMERAS: &str = r#"
+[[cameras]]
+name = "frontdoor"
+from = "frontdoor@cams.example.com"
+labels = ["person"]
+
+[serve]
+username = "camera"
+password = "s3cret"
+max_message_bytes = 1000000
+"#;
+
+/// How long a test waits for the server to start or an alert to appear.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+fn sample(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../samples")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// One `ipcam serve` on free loopback ports, in a folder of its own.
+struct Server {
+    child: Child,
+    smtp: SocketAddr,
+    http: SocketAddr,
+    folder: PathBuf,
+    log: mpsc::Receiver<String>,
+}
+
+impl Server {
+    fn start(name: &str, config: &str) -> Server {
+        let folder =
+            std::env::temp_dir().join(format!("ipcam-serve-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&folder);
+        std::fs::create_dir_all(&folder).unwrap();
+        let config_file = folder.join("ipcam.toml");
+        std::fs::write(&config_file, config).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ipcam"))
+            .args(["serve", "--config"])
+            .arg(&config_file)
+            .args(["--smtp", "127.0.0.1:0", "--http", "127.0.0.1:0", "--store"])
+            .arg(folder.join("store"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (send, log) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let listening = |line: &str, what: &str| -> Option<SocketAddr> {
+            line.split_once(&format!("{what} listening on "))?
+                .1
+                .trim()
+                .parse()
+                .ok()
+        };
+        let (mut smtp, mut http) = (None, None);
+        let deadline = Instant::now() + PATIENCE;
+        while smtp.is_none() || http.is_none() {
+            let line = log
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("the server says where it listens");
+            smtp = smtp.or_else(|| listening(&line, "SMTP"));
+            http = http.or_else(|| listening(&line, "HTTP"));
+        }
+        Server {
+            child,
+            smtp: smtp.unwrap(),
+            http: http.unwrap(),
+            folder,
+            log,
+        }
+    }
+
+    fn alerts(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.folder.join("store/alerts.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    fn wait_for_alerts(&self, count: usize) -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let alerts = self.alerts();
+            if alerts.len() >= count || Instant::now() > deadline {
+                return alerts;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn smtp_client(&self, mechanism: Mechanism, password: &str) -> SmtpTransport {
+        SmtpTransport::builder_dangerous(self.smtp.ip().to_string())
+            .port(self.smtp.port())
+            .credentials(Credentials::new("camera".into(), password.into()))
+            .authentication(vec![mechanism])
+            .timeout(Some(PATIENCE))
+            .build()
+    }
+
+    /// Sends SIGTERM, as `docker stop` or systemd do, and waits for the end.
+    fn stop(mut self) -> Stopped {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let status = self.child.wait().unwrap();
+        let stopped = Stopped {
+            status,
+            log: self.log.try_iter().collect(),
+            alerts: self.alerts(),
+        };
+        let _ = std::fs::remove_dir_all(&self.folder);
+        stopped
+    }
+}
+
+/// What a stopped server left.
+struct Stopped {
+    status: ExitStatus,
+    log: Vec<String>,
+    alerts: Vec<serde_json::Value>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // A test that failed half-way leaves no server behind.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn camera_envelope() -> Envelope {
+    Envelope::new(
+        Some("frontdoor@cams.example.com".parse().unwrap()),
+        vec!["alerts@home.example".parse().unwrap()],
+    )
+    .unwrap()
+}
+
+/// Posts a SendGrid Inbound Parse "raw" form; returns the status code.
+fn post_sendgrid(to: SocketAddr, raw_email: &[u8], user_and_password: &str) -> u16 {
+    let boundary = "xYzZY";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"to\"\r\n\r\nalerts@home.example\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(raw_email);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let authorization =
+        base64::engine::general_purpose::STANDARD.encode(user_and_password.as_bytes());
+    let mut stream = TcpStream::connect(to).unwrap();
+    write!(
+        stream,
+        "POST /inbound HTTP/1.1\r\nHost: {to}\r\nAuthorization: Basic {authorization}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(&body).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {answer}"))
+}
+
+#[test]
+fn a_camera_email_over_smtp_raises_the_alert_once() {
+    let server = Server::start("smtp", CAMERAS);
+    let email = sample("frontdoor_person.eml");
+    let camera = server.smtp_client(Mechanism::Plain, "s3cret");
+    let answer = camera.send_raw(&camera_envelope(), &email).unwrap();
+    assert_eq!(answer.code().to_string(), "250");
+
+    let alerts = server.wait_for_alerts(1);
+    assert_eq!(alerts.len(), 1, "the alert reached the JSON-lines file");
+    assert_eq!(alerts[0]["camera"], "frontdoor");
+    assert_eq!(alerts[0]["labels"][0], "Person");
+    assert_eq!(alerts[0]["subject"], "Person at frontdoor");
+
+    // The camera did not hear our answer and sends the same message again:
+    // accepted, and nothing new is run.
+    let again = server.smtp_client(Mechanism::Login, "s3cret");
+    again.send_raw(&camera_envelope(), &email).unwrap();
+    let stopped = server.stop();
+    let log = &stopped.log;
+    assert!(stopped.status.success(), "{log:#?}");
+    assert_eq!(
+        stopped.alerts.len(),
+        1,
+        "one alert for one message sent twice"
+    );
+    assert!(
+        log.iter()
+            .any(|line| line.contains("smtp: message accepted")),
+        "{log:#?}"
+    );
+    assert!(
+        log.iter()
+            .any(|line| line.contains("the same message again")),
+        "{log:#?}"
+    );
+    assert!(log.iter().any(|line| line.ends_with("stopped")), "{log:#?}");
+}
+
+#[test]
+fn wrong_or_missing_credentials_are_refused() {
+    let server = Server::start("credentials", CAMERAS);
+    let email = sample("frontdoor_person.eml");
+    for mechanism in [Mechanism::Plain, Mechanism::Login] {
+        let err = server
+            .smtp_client(mechanism, "guess")
+            .send_raw(&camera_envelope(), &email)
+            .unwrap_err();
+        assert_eq!(
+            err.status().map(|code| code.to_string()).as_deref(),
+            Some("535"),
+            "{err}"
+        );
+    }
+    let anonymous = SmtpTransport::builder_dangerous(server.smtp.ip().to_string())
+        .port(server.smtp.port())
+        .build();
+    let err = anonymous.send_raw(&camera_envelope(), &email).unwrap_err();
+    assert_eq!(
+        err.status().map(|code| code.to_string()).as_deref(),
+        Some("530"),
+        "{err}"
+    );
+    assert_eq!(post_sendgrid(server.http, &email, "camera:guess"), 401);
+    let stopped = server.stop();
+    assert!(stopped.status.success());
+    assert!(stopped.alerts.is_empty(), "nothing refused was run");
+}
+
+#[test]
+fn a_sendgrid_post_raises_the_alert() {
+    let server = Server::start("sendgrid", CAMERAS);
+    let email = sample("frontdoor_person.eml");
+    assert_eq!(post_sendgrid(server.http, &email, "camera:s3cret"), 200);
+    let alerts = server.wait_for_alerts(1);
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["camera"], "frontdoor");
+    assert_eq!(alerts[0]["event"]["source"], "sendgrid");
+    // SendGrid retries: the same post again starts nothing.
+    assert_eq!(post_sendgrid(server.http, &email, "camera:s3cret"), 200);
+    let stopped = server.stop();
+    assert!(stopped.status.success());
+    assert_eq!(stopped.alerts.len(), 1, "{:#?}", stopped.log);
+}
+
+#[test]
+fn a_message_over_the_size_limit_gets_552() {
+    let server = Server::start("size", &CAMERAS.replace("1000000", "100000"));
+    let err = server
+        .smtp_client(Mechanism::Plain, "s3cret")
+        .send_raw(&camera_envelope(), &sample("frontdoor_person.eml"))
+        .unwrap_err();
+    assert_eq!(
+        err.status().map(|code| code.to_string()).as_deref(),
+        Some("552"),
+        "{err}"
+    );
+    let stopped = server.stop();
+    assert!(stopped.status.success());
+    assert!(stopped.alerts.is_empty());
+    let log = &stopped.log;
+    assert!(
+        log.iter()
+            .any(|line| line.contains("larger than the limit")),
+        "{log:#?}"
+    );
+}
+
+#[test]
+fn a_message_accepted_just_before_the_stop_is_still_run() {
+    let server = Server::start("drain", CAMERAS);
+    server
+        .smtp_client(Mechanism::Plain, "s3cret")
+        .send_raw(&camera_envelope(), &sample("frontdoor_person.eml"))
+        .unwrap();
+    // Stopped at once: the execution started for the message still ends.
+    let stopped = server.stop();
+    assert!(stopped.status.success(), "{:#?}", stopped.log);
+    assert_eq!(stopped.alerts.len(), 1, "{:#?}", stopped.log);
+}
