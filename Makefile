@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: demo test lint unit
+.PHONY: demo test lint unit bench-detect
 
 ## Run the whole pipeline on the bundled sample e-mails, no AWS account.
 demo:
@@ -78,3 +78,8 @@ CONFIG ?= ipcam.toml
 STACK ?= ipcam
 deploy: $(VENV)/.infra-tools
 	CONFIG='$(CONFIG)' STACK='$(STACK)' VENV='$(VENV)' infra/deploy.sh
+
+.PHONY: bench-detect
+## Time of the embedded detector on one 1920x1080 JPEG frame (criterion).
+bench-detect:
+	$(CARGO) bench -p ipcam-detector-nanodet --bench detect

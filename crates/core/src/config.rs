@@ -22,6 +22,12 @@ pub struct Config {
     pub defaults: Rules,
     #[serde(default)]
     pub cameras: Vec<Camera>,
+    /// How pictures are taken out of an e-mail.
+    #[serde(default)]
+    pub extract: ExtractSettings,
+    /// Who may send e-mail in, and what the mail service's checks decide.
+    #[serde(default)]
+    pub ingest: Ingest,
 }
 
 /// One camera: how to recognise its e-mails, and its own rules.
@@ -150,6 +156,232 @@ impl From<Fraction> for f64 {
     fn from(value: Fraction) -> f64 {
         f64::from(value.0)
     }
+}
+
+/// How pictures are taken out of an e-mail (`[extract]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExtractSettings {
+    /// Most frames analysed per e-mail, after duplicates are dropped: each
+    /// one is billed.
+    pub max_frames: Bounded<1, 100>,
+    /// Largest picture stored as it is, in pixels; a larger one is scaled
+    /// down, which detection does not need and bills the same.
+    pub max_pixels: Bounded<6_400, 40_000_000>,
+    /// Largest e-mail read, in megabytes (SES delivers up to 40 MB).
+    pub max_message_mb: Bounded<1, 100>,
+}
+
+impl Default for ExtractSettings {
+    /// Ten frames, twice Full HD, 40 MB.
+    fn default() -> Self {
+        ExtractSettings {
+            max_frames: Bounded(10),
+            max_pixels: Bounded(1920 * 1080 * 2),
+            max_message_mb: Bounded(40),
+        }
+    }
+}
+
+/// A whole number from `MIN` to `MAX`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "u64", into = "u64")]
+pub struct Bounded<const MIN: u64, const MAX: u64>(pub u64);
+
+impl<const MIN: u64, const MAX: u64> TryFrom<u64> for Bounded<MIN, MAX> {
+    type Error = String;
+    fn try_from(value: u64) -> Result<Self, Self::Error> {
+        if (MIN..=MAX).contains(&value) {
+            Ok(Bounded(value))
+        } else {
+            Err(format!(
+                "{value} is out of range: use a whole number from {MIN} to {MAX}"
+            ))
+        }
+    }
+}
+
+impl<const MIN: u64, const MAX: u64> From<Bounded<MIN, MAX>> for u64 {
+    fn from(value: Bounded<MIN, MAX>) -> u64 {
+        value.0
+    }
+}
+
+/// `[ingest]`: what is let in at the door, before anything costs money.
+///
+/// Whoever finds the inbound address can write to it, so a message must
+/// come from an allowed sender, pass the mail service's checks that are set
+/// to `reject`, and fit in `max_message_bytes` before an execution starts.
+///
+/// The sender checked is the header `From` (what a camera's e-mail settings
+/// set, and what `[[cameras]] from` matches), not the envelope sender: relays
+/// rewrite the envelope (bounce addresses), and both are equally easy to
+/// forge. What makes `From` trustworthy is DMARC, which ties it to a passing
+/// SPF or DKIM check: set `verdicts.dmarc = "reject"` when the cameras send
+/// through a provider whose domain publishes DMARC.
+///
+/// The door is open while nothing names a sender: with `allowed_senders`
+/// empty and no camera recognised by `from`, everyone is let in, so a new
+/// setup works on its first e-mail. As soon as one sender is named, only
+/// the named senders get in: those in `allowed_senders`, and every camera's
+/// `from` (configuring a camera by its sender says it is trusted). A camera
+/// recognised only by `to` or `subject` then needs its sender listed here.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ingest {
+    /// Senders let in: a whole address (`frontdoor@cams.example.com`) or a
+    /// whole domain written with a leading `@` (`@cams.example.com`, which
+    /// does not include its subdomains). Case-insensitive.
+    pub allowed_senders: Vec<SenderPattern>,
+    /// Largest message accepted, in bytes.
+    pub max_message_bytes: MessageBytes,
+    /// What a failed check of the mail service does.
+    pub verdicts: Verdicts,
+}
+
+/// One entry of `allowed_senders`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum SenderPattern {
+    /// One address, lower-cased.
+    Address(String),
+    /// Every address of one domain, lower-cased, without the `@`.
+    Domain(String),
+}
+
+impl SenderPattern {
+    /// True when the bare address `address` is let in by this entry.
+    pub fn admits(&self, address: &str) -> bool {
+        match self {
+            SenderPattern::Address(want) => address.eq_ignore_ascii_case(want),
+            SenderPattern::Domain(domain) => address
+                .rsplit_once('@')
+                .is_some_and(|(_, host)| host.eq_ignore_ascii_case(domain)),
+        }
+    }
+}
+
+impl TryFrom<String> for SenderPattern {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        let entry = text.trim();
+        let hint = "write a whole address (`frontdoor@cams.example.com`) or a whole domain with a leading `@` (`@cams.example.com`)";
+        if entry.is_empty()
+            || entry
+                .chars()
+                .any(|c| c.is_whitespace() || c == '<' || c == '>')
+        {
+            return Err(format!("`{text}` is not a sender: {hint}"));
+        }
+        let Some((user, host)) = entry.rsplit_once('@') else {
+            return Err(format!("`{text}` has no `@`: {hint}"));
+        };
+        if host.is_empty()
+            || user.contains('@')
+            || host.starts_with('.')
+            || !host.contains('.') && host != "localhost"
+        {
+            return Err(format!(
+                "`{text}` has no valid domain after the `@`: {hint}"
+            ));
+        }
+        let host = host.to_ascii_lowercase();
+        Ok(if user.is_empty() {
+            SenderPattern::Domain(host)
+        } else {
+            SenderPattern::Address(format!("{}@{host}", user.to_ascii_lowercase()))
+        })
+    }
+}
+
+impl From<SenderPattern> for String {
+    fn from(pattern: SenderPattern) -> String {
+        match pattern {
+            SenderPattern::Address(address) => address,
+            SenderPattern::Domain(domain) => format!("@{domain}"),
+        }
+    }
+}
+
+/// A message size limit in bytes, from 1 KiB to SES's 40 MiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct MessageBytes(pub u64);
+
+impl MessageBytes {
+    /// SES receives messages of at most 40 MiB; nothing larger can arrive.
+    pub const MAX: u64 = 40 * 1024 * 1024;
+    const MIN: u64 = 1024;
+}
+
+impl Default for MessageBytes {
+    /// 10 MiB: a burst of five full-HD snapshots, base64-encoded, is about
+    /// 4 MB, so this leaves room without inviting abuse.
+    fn default() -> Self {
+        MessageBytes(10 * 1024 * 1024)
+    }
+}
+
+impl TryFrom<i64> for MessageBytes {
+    type Error = String;
+    fn try_from(value: i64) -> Result<Self, Self::Error> {
+        match u64::try_from(value) {
+            Ok(bytes) if (MessageBytes::MIN..=MessageBytes::MAX).contains(&bytes) => {
+                Ok(MessageBytes(bytes))
+            }
+            _ => Err(format!(
+                "{value} bytes is not a usable message size: use {} to {} (40 MiB, the most SES accepts), e.g. 10_485_760 for 10 MiB",
+                MessageBytes::MIN,
+                MessageBytes::MAX
+            )),
+        }
+    }
+}
+
+impl From<MessageBytes> for i64 {
+    fn from(value: MessageBytes) -> i64 {
+        i64::try_from(value.0).unwrap_or(i64::MAX)
+    }
+}
+
+/// What each check of the mail service does when it fails.
+///
+/// Spam and viruses are refused: nothing a camera sends should look like
+/// either. SPF, DKIM and DMARC are ignored by default because many cameras
+/// send through an ISP's relay or a webmail account with a `From` that
+/// relay is not authorised for, so these checks fail on genuine snapshots;
+/// the allow-list is the first line of defence. Set them to `reject` when
+/// the cameras send through a provider that signs and aligns their mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Verdicts {
+    pub spam: OnFail,
+    pub virus: OnFail,
+    pub spf: OnFail,
+    pub dkim: OnFail,
+    pub dmarc: OnFail,
+}
+
+impl Default for Verdicts {
+    fn default() -> Self {
+        Verdicts {
+            spam: OnFail::Reject,
+            virus: OnFail::Reject,
+            spf: OnFail::Ignore,
+            dkim: OnFail::Ignore,
+            dmarc: OnFail::Ignore,
+        }
+    }
+}
+
+/// What a failed check does to the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnFail {
+    /// The message is refused: nothing is started.
+    Reject,
+    /// The failure is logged and the message goes on.
+    Ignore,
 }
 
 /// A configuration error, located in the file.
@@ -462,5 +694,92 @@ min_confidence = 85
         let err = Config::parse(text).unwrap_err();
         assert_eq!(err.line, Some(2));
         assert_eq!(err.key.as_deref(), Some("labels"));
+    }
+    #[test]
+    fn ingest_defaults_reject_spam_and_viruses_only() {
+        let ingest = Config::parse("").unwrap().ingest;
+        assert!(ingest.allowed_senders.is_empty());
+        assert_eq!(ingest.max_message_bytes, MessageBytes(10 * 1024 * 1024));
+        assert_eq!(ingest.verdicts.spam, OnFail::Reject);
+        assert_eq!(ingest.verdicts.virus, OnFail::Reject);
+        assert_eq!(ingest.verdicts.spf, OnFail::Ignore);
+        assert_eq!(ingest.verdicts.dkim, OnFail::Ignore);
+        assert_eq!(ingest.verdicts.dmarc, OnFail::Ignore);
+    }
+
+    #[test]
+    fn ingest_table_reads_addresses_domains_sizes_and_verdicts() {
+        let text = "[ingest]\nallowed_senders = [\"FrontDoor@Cams.Example.com\", \"@ISP.example.net\"]\nmax_message_bytes = 5_000_000\n[ingest.verdicts]\ndmarc = \"reject\"\n";
+        let ingest = Config::parse(text).unwrap().ingest;
+        assert_eq!(
+            ingest.allowed_senders,
+            vec![
+                SenderPattern::Address("frontdoor@cams.example.com".into()),
+                SenderPattern::Domain("isp.example.net".into()),
+            ]
+        );
+        assert_eq!(ingest.max_message_bytes, MessageBytes(5_000_000));
+        assert_eq!(ingest.verdicts.dmarc, OnFail::Reject);
+        assert_eq!(ingest.verdicts.spam, OnFail::Reject);
+    }
+
+    #[test]
+    fn bare_domain_sender_is_refused_with_the_domain_syntax() {
+        let text = "[ingest]\nallowed_senders = [\"cams.example.com\"]\n";
+        let err = Config::parse(text).unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert_eq!(err.key.as_deref(), Some("allowed_senders"));
+        assert!(err.message.contains("`@cams.example.com`"), "{err}");
+    }
+
+    #[test]
+    fn display_name_form_is_refused_in_the_allow_list() {
+        let err =
+            Config::parse("[ingest]\nallowed_senders = [\"Cam <cam@x.example>\"]\n").unwrap_err();
+        assert!(err.message.contains("is not a sender"), "{err}");
+    }
+
+    #[test]
+    fn unknown_verdict_action_names_the_valid_ones() {
+        let text = "[ingest.verdicts]\nspf = \"drop\"\n";
+        let err = Config::parse(text).unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert_eq!(err.key.as_deref(), Some("spf"));
+        assert!(
+            err.message.contains("reject") && err.message.contains("ignore"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn message_size_beyond_what_ses_accepts_is_refused() {
+        let err = Config::parse("[ingest]\nmax_message_bytes = 100_000_000\n").unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert_eq!(err.key.as_deref(), Some("max_message_bytes"));
+        assert!(err.message.contains("40 MiB"), "{err}");
+    }
+
+    #[test]
+    fn domain_entry_admits_its_domain_only() {
+        let domain = SenderPattern::Domain("cams.example.com".into());
+        assert!(domain.admits("Garage@CAMS.example.com"));
+        assert!(!domain.admits("x@sub.cams.example.com"));
+        assert!(!domain.admits("x@evilcams.example.com"));
+        let address = SenderPattern::Address("cam@x.example".into());
+        assert!(address.admits("CAM@x.example"));
+        assert!(!address.admits("cam2@x.example"));
+    }
+
+    #[test]
+    fn extract_table_overrides_its_defaults_and_checks_ranges() {
+        let config = Config::parse("[extract]\nmax_frames = 4\n").unwrap();
+        assert_eq!(config.extract.max_frames.0, 4);
+        assert_eq!(
+            config.extract.max_pixels,
+            ExtractSettings::default().max_pixels
+        );
+        let err = Config::parse("[extract]\nmax_frames = 0\n").unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert!(err.message.contains("from 1 to 100"), "{err}");
     }
 }

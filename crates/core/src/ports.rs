@@ -43,6 +43,15 @@ pub trait ObjectStore: Send + Sync {
 
     /// True when the object exists.
     fn exists(&self, object: &ObjectRef) -> impl Future<Output = Result<bool, PortError>> + Send;
+
+    /// Size of an object in bytes. Stores that can tell without reading the
+    /// object (S3's HEAD) override this; the default reads it.
+    fn size(&self, object: &ObjectRef) -> impl Future<Output = Result<u64, PortError>> + Send {
+        async move {
+            let bytes = self.get(object).await?;
+            Ok(u64::try_from(bytes.len()).unwrap_or(u64::MAX))
+        }
+    }
 }
 
 /// What looks at a stored frame: Rekognition DetectLabels, or the embedded

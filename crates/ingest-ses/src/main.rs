@@ -1,17 +1,28 @@
 //! ingest-ses: invoked by the SES receipt rule after its S3 action stored the
-//! message under `IPCAM_INCOMING_PREFIX` + message id. Starts one execution
-//! of `IPCAM_STATE_MACHINE_ARN` per message, named after the message id.
+//! message under `IPCAM_INCOMING_PREFIX` + message id. Lets each message
+//! through the door of the `[ingest]` configuration (SES verdicts, sender
+//! allow-list, size) and starts one execution of `IPCAM_STATE_MACHINE_ARN`
+//! per admitted message, named after the message id.
+//!
+//! A refused message starts nothing: it is logged with its reason and
+//! counted in the metric `IPCam/RejectedMessages` (an Embedded Metric Format
+//! line on stdout), so an alarm can watch for strangers.
 
 use aws_lambda_events::event::ses::{SimpleEmailEvent, SimpleEmailRecord};
-use ipcam_core::adapters::aws::{sdk_config, StepFunctions};
+use ipcam_core::adapters::aws::{sdk_config, S3Store, StepFunctions};
+use ipcam_core::config::Config;
+use ipcam_core::contract::Source;
+use ipcam_core::stages::ingest::metric::rejected_message_line;
 use ipcam_core::stages::ingest::{ingest_ses, Ingested, SesDelivery, SesStorage};
 use ipcam_lambda_support::{
-    diagnostic, init_logging, run, service_fn, setting, Diagnostic, Error, LambdaEvent,
+    diagnostic, init_logging, load_config, run, service_fn, setting, Diagnostic, Error, LambdaEvent,
 };
 use serde_json::{json, Value};
 
 struct Function {
+    config: Config,
     storage: SesStorage,
+    store: S3Store,
     executions: StepFunctions,
 }
 
@@ -21,16 +32,15 @@ fn delivery(record: &SimpleEmailRecord) -> SesDelivery {
     SesDelivery {
         message_id: mail.message_id.clone().unwrap_or_default(),
         timestamp: mail.timestamp.to_rfc3339(),
-        from: mail
-            .common_headers
-            .from
-            .first()
-            .cloned()
-            .or_else(|| mail.source.clone()),
+        from: mail.common_headers.from.clone(),
+        envelope_sender: mail.source.clone(),
         to: mail.destination.clone(),
         subject: mail.common_headers.subject.clone(),
         spam_verdict: receipt.spam_verdict.status.clone(),
         virus_verdict: receipt.virus_verdict.status.clone(),
+        spf_verdict: receipt.spf_verdict.status.clone(),
+        dkim_verdict: receipt.dkim_verdict.status.clone(),
+        dmarc_verdict: receipt.dmarc_verdict.status.clone(),
     }
 }
 
@@ -41,22 +51,44 @@ async fn handle(
     let mut outcomes = Vec::new();
     for record in &event.payload.records {
         let delivery = delivery(record);
-        let outcome = ingest_ses(&delivery, &function.storage, &function.executions)
-            .await
-            .map_err(diagnostic)?;
+        let outcome = ingest_ses(
+            &function.config,
+            &delivery,
+            &function.storage,
+            &function.store,
+            &function.executions,
+        )
+        .await
+        .map_err(diagnostic)?;
+        let message_id = &delivery.message_id;
+        let from = delivery.from.join(", ");
+        let envelope_sender = delivery.envelope_sender.as_deref().unwrap_or_default();
         match &outcome {
             Ingested::Started(arn) => {
-                tracing::info!(message_id = %delivery.message_id, execution = %arn, "execution started")
+                tracing::info!(%message_id, %from, %envelope_sender, execution = %arn, "execution started")
             }
             Ingested::Duplicate => {
-                tracing::info!(message_id = %delivery.message_id, "delivered twice: nothing started")
+                tracing::info!(%message_id, "delivered twice: nothing started")
             }
-            Ingested::Rejected(reason) => {
-                tracing::warn!(message_id = %delivery.message_id, rejected = true, "{reason}")
+            Ingested::Rejected(rejection) => {
+                tracing::warn!(%message_id, %from, %envelope_sender, reason = rejection.reason.name(), "{rejection}");
+                println!(
+                    "{}",
+                    rejected_message_line(
+                        rejection,
+                        Source::Ses,
+                        message_id,
+                        chrono::Utc::now().timestamp_millis()
+                    )
+                );
             }
         }
-        outcomes
-            .push(json!({ "messageId": delivery.message_id, "outcome": format!("{outcome:?}") }));
+        let outcome = match &outcome {
+            Ingested::Started(_) => "started".to_string(),
+            Ingested::Duplicate => "duplicate".to_string(),
+            Ingested::Rejected(rejection) => format!("rejected: {}", rejection.reason.name()),
+        };
+        outcomes.push(json!({ "messageId": message_id, "outcome": outcome }));
     }
     Ok(json!({ "disposition": "CONTINUE", "messages": outcomes }))
 }
@@ -64,17 +96,48 @@ async fn handle(
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging();
-    let config = sdk_config().await;
+    let sdk = sdk_config().await;
+    let store = S3Store::new(&sdk);
     let function = Function {
+        config: load_config(&store).await?,
         storage: SesStorage {
             bucket: setting("IPCAM_BUCKET")?,
             prefix: std::env::var("IPCAM_INCOMING_PREFIX").unwrap_or_else(|_| "incoming/".into()),
         },
-        executions: StepFunctions::new(&config, setting("IPCAM_STATE_MACHINE_ARN")?),
+        store,
+        executions: StepFunctions::new(&sdk, setting("IPCAM_STATE_MACHINE_ARN")?),
     };
     let function = &function;
     run(service_fn(move |event| async move {
         handle(function, event).await
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ipcam_core::stages::ingest::Check;
+
+    #[test]
+    fn header_from_is_judged_and_the_envelope_sender_only_logged() {
+        let event: SimpleEmailEvent = serde_json::from_str(include_str!(
+            "../fixtures/ses_receipt_forged_camera_sender.json"
+        ))
+        .unwrap();
+        let delivery = delivery(&event.records[0]);
+        assert_eq!(
+            delivery.message_id,
+            "q8d1f0r7n5b2k3m4l6p9s0t1u2v3w4x5y6z7a8b9"
+        );
+        assert_eq!(
+            delivery.from,
+            vec!["Front Door <frontdoor@cams.example.com>"]
+        );
+        assert_eq!(
+            delivery.envelope_sender.as_deref(),
+            Some("mailer@bulk.example.org")
+        );
+        assert_eq!(delivery.failed_checks(), vec![Check::Spf, Check::Dmarc]);
+    }
 }

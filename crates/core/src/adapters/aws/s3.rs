@@ -84,4 +84,25 @@ impl ObjectStore for S3Store {
             )),
         }
     }
+
+    async fn size(&self, object: &ObjectRef) -> Result<u64, PortError> {
+        let doing = format!("looking up s3://{}/{}", object.bucket, object.key);
+        match self
+            .client
+            .head_object()
+            .bucket(&object.bucket)
+            .key(&object.key)
+            .send()
+            .await
+        {
+            Ok(output) => Ok(output
+                .content_length()
+                .and_then(|length| u64::try_from(length).ok())
+                .unwrap_or_default()),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => {
+                Err(PortError::NotFound(doing))
+            }
+            Err(err) => Err(classify(&doing, &err)),
+        }
+    }
 }

@@ -1,0 +1,435 @@
+//! The door: whether a received message may start an execution.
+//!
+//! Pure decisions from the `[ingest]` table (see [`crate::config::Ingest`]
+//! for what is checked and why), shared by every way mail arrives, so SES,
+//! SendGrid and the local runner let in exactly the same messages.
+
+use std::fmt;
+
+use mailparse::MailAddr;
+
+use crate::config::{Config, OnFail};
+
+/// A check the mail service ran on a message before handing it over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    Spam,
+    Virus,
+    Spf,
+    Dkim,
+    Dmarc,
+}
+
+impl Check {
+    /// Worst first: the reason given is that of the gravest failure.
+    const BY_GRAVITY: [Check; 5] = [
+        Check::Virus,
+        Check::Spam,
+        Check::Dmarc,
+        Check::Spf,
+        Check::Dkim,
+    ];
+
+    fn on_fail(self, config: &Config) -> OnFail {
+        let verdicts = &config.ingest.verdicts;
+        match self {
+            Check::Spam => verdicts.spam,
+            Check::Virus => verdicts.virus,
+            Check::Spf => verdicts.spf,
+            Check::Dkim => verdicts.dkim,
+            Check::Dmarc => verdicts.dmarc,
+        }
+    }
+
+    fn reason(self) -> RejectReason {
+        match self {
+            Check::Spam => RejectReason::Spam,
+            Check::Virus => RejectReason::Virus,
+            Check::Spf => RejectReason::Spf,
+            Check::Dkim => RejectReason::Dkim,
+            Check::Dmarc => RejectReason::Dmarc,
+        }
+    }
+}
+
+/// Why a message was refused; its [`name`](RejectReason::name) is the
+/// `Reason` dimension of the `RejectedMessages` metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectReason {
+    Spam,
+    Virus,
+    Spf,
+    Dkim,
+    Dmarc,
+    /// The sender is not on the allow-list.
+    SenderNotAllowed,
+    /// The message is larger than `max_message_bytes` or than the platform
+    /// carries.
+    TooLarge,
+    /// The post or message cannot be read, and never will be.
+    Unreadable,
+    /// The caller did not present the right credentials.
+    Unauthorized,
+}
+
+impl RejectReason {
+    pub fn name(self) -> &'static str {
+        match self {
+            RejectReason::Spam => "Spam",
+            RejectReason::Virus => "Virus",
+            RejectReason::Spf => "Spf",
+            RejectReason::Dkim => "Dkim",
+            RejectReason::Dmarc => "Dmarc",
+            RejectReason::SenderNotAllowed => "SenderNotAllowed",
+            RejectReason::TooLarge => "TooLarge",
+            RejectReason::Unreadable => "Unreadable",
+            RejectReason::Unauthorized => "Unauthorized",
+        }
+    }
+}
+
+/// A refused message: the reason, and a sentence for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub reason: RejectReason,
+    pub detail: String,
+}
+
+impl Rejection {
+    pub fn new(reason: RejectReason, detail: impl Into<String>) -> Self {
+        Rejection {
+            reason,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rejected ({}): {}", self.reason.name(), self.detail)
+    }
+}
+
+/// What is known of a message at the door.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Arrival<'a> {
+    /// The header `From` values (SES lists each mailbox separately; a raw
+    /// header may hold several separated by commas).
+    pub from: &'a [String],
+    /// The checks the mail service ran that failed.
+    pub failed: &'a [Check],
+    /// The message's size in bytes, when known at the door.
+    pub size: Option<u64>,
+}
+
+/// Lets a message in, or says why not. Failed checks set to `ignore` are
+/// logged and let through.
+pub fn admit(config: &Config, arrival: &Arrival<'_>) -> Result<(), Rejection> {
+    for check in Check::BY_GRAVITY {
+        if !arrival.failed.contains(&check) {
+            continue;
+        }
+        match check.on_fail(config) {
+            OnFail::Reject => {
+                return Err(Rejection::new(
+                    check.reason(),
+                    format!(
+                    "the mail service's {} check failed, and `[ingest.verdicts] {}` is `reject`",
+                    check.reason().name().to_ascii_uppercase(),
+                    check.reason().name().to_ascii_lowercase()
+                ),
+                ))
+            }
+            OnFail::Ignore => tracing::info!(
+                check = check.reason().name(),
+                "a failed check is ignored, as `[ingest.verdicts]` says"
+            ),
+        }
+    }
+    check_sender(config, arrival.from)?;
+    if let Some(size) = arrival.size {
+        check_size(config, size)?;
+    }
+    Ok(())
+}
+
+/// Refuses a message larger than `max_message_bytes`.
+pub fn check_size(config: &Config, size: u64) -> Result<(), Rejection> {
+    let limit = config.ingest.max_message_bytes.0;
+    if size > limit {
+        return Err(Rejection::new(
+            RejectReason::TooLarge,
+            format!(
+                "the message is {size} bytes, more than `[ingest] max_message_bytes` = {limit}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// True when the configuration names no sender at all: then everyone is
+/// let in (see [`crate::config::Ingest`]).
+pub fn door_is_open(config: &Config) -> bool {
+    config.ingest.allowed_senders.is_empty()
+        && config.cameras.iter().all(|camera| camera.from.is_none())
+}
+
+/// Refuses a sender that is not allowed. A header naming several mailboxes
+/// (or a group) is refused while the door is closed: a camera writes from
+/// one address, and a list could smuggle an allowed one in beside another.
+fn check_sender(config: &Config, from: &[String]) -> Result<(), Rejection> {
+    if door_is_open(config) {
+        return Ok(());
+    }
+    let addresses = match sender_addresses(from) {
+        Ok(addresses) => addresses,
+        Err(detail) => return Err(Rejection::new(RejectReason::SenderNotAllowed, detail)),
+    };
+    let [address] = addresses.as_slice() else {
+        return Err(Rejection::new(
+            RejectReason::SenderNotAllowed,
+            format!(
+                "the From header names {} mailboxes ({}); exactly one is needed",
+                addresses.len(),
+                addresses.join(", ")
+            ),
+        ));
+    };
+    let allowed_by_list = config
+        .ingest
+        .allowed_senders
+        .iter()
+        .any(|pattern| pattern.admits(address));
+    let allowed_as_camera = config.cameras.iter().any(|camera| {
+        camera
+            .from
+            .as_deref()
+            .is_some_and(|want| crate::config::bare_address(want).eq_ignore_ascii_case(address))
+    });
+    if allowed_by_list || allowed_as_camera {
+        Ok(())
+    } else {
+        Err(Rejection::new(
+            RejectReason::SenderNotAllowed,
+            format!("{address} is neither in `[ingest] allowed_senders` nor a camera's `from`"),
+        ))
+    }
+}
+
+/// The bare addresses of `From` header values (`Name <user@host>` forms
+/// included).
+fn sender_addresses(from: &[String]) -> Result<Vec<String>, String> {
+    let mut addresses = Vec::new();
+    for value in from {
+        let list = mailparse::addrparse(value)
+            .map_err(|err| format!("the From header `{value}` cannot be read: {err}"))?;
+        for entry in list.iter() {
+            match entry {
+                MailAddr::Single(single) => addresses.push(single.addr.trim().to_string()),
+                MailAddr::Group(group) => {
+                    return Err(format!(
+                        "the From header names the group `{}`, not one sender",
+                        group.group_name
+                    ))
+                }
+            }
+        }
+    }
+    Ok(addresses)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        Config::parse(text).unwrap()
+    }
+
+    const CLOSED: &str = r#"
+[ingest]
+allowed_senders = ["porch@cams.example.com", "@relay.example.net"]
+
+[[cameras]]
+name = "frontdoor"
+from = "Front Door <frontdoor@cams.example.com>"
+
+[[cameras]]
+name = "garden"
+to = "garden@in.example.com"
+"#;
+
+    fn from(values: &[&str]) -> Vec<String> {
+        values.iter().map(|value| value.to_string()).collect()
+    }
+
+    fn reason_for(config: &Config, from_values: &[&str], failed: &[Check]) -> Option<RejectReason> {
+        let from = from(from_values);
+        admit(
+            config,
+            &Arrival {
+                from: &from,
+                failed,
+                size: None,
+            },
+        )
+        .err()
+        .map(|rejection| rejection.reason)
+    }
+
+    #[test]
+    fn listed_address_is_let_in_whatever_its_case_and_display_name() {
+        let config = config(CLOSED);
+        assert_eq!(reason_for(&config, &["porch@cams.example.com"], &[]), None);
+        assert_eq!(
+            reason_for(&config, &["\"The Porch\" <Porch@CAMS.Example.com>"], &[]),
+            None
+        );
+    }
+
+    #[test]
+    fn listed_domain_lets_in_every_address_of_it_but_not_its_lookalikes() {
+        let config = config(CLOSED);
+        assert_eq!(reason_for(&config, &["cam7@Relay.Example.NET"], &[]), None);
+        assert_eq!(
+            reason_for(&config, &["cam7@evil-relay.example.net"], &[]),
+            Some(RejectReason::SenderNotAllowed)
+        );
+        assert_eq!(
+            reason_for(&config, &["cam7@relay.example.net.evil.test"], &[]),
+            Some(RejectReason::SenderNotAllowed)
+        );
+    }
+
+    #[test]
+    fn camera_configured_by_sender_is_let_in_without_being_listed() {
+        let config = config(CLOSED);
+        assert_eq!(
+            reason_for(&config, &["FRONTDOOR@cams.example.com"], &[]),
+            None
+        );
+    }
+
+    #[test]
+    fn stranger_is_refused_once_any_sender_is_named() {
+        let config = config(CLOSED);
+        assert_eq!(
+            reason_for(&config, &["Stranger <stranger@example.org>"], &[]),
+            Some(RejectReason::SenderNotAllowed)
+        );
+        let only_a_camera = Config::parse(
+            "[[cameras]]\nname = \"frontdoor\"\nfrom = \"frontdoor@cams.example.com\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            reason_for(&only_a_camera, &["stranger@example.org"], &[]),
+            Some(RejectReason::SenderNotAllowed)
+        );
+    }
+
+    #[test]
+    fn missing_or_several_senders_are_refused_when_the_door_is_closed() {
+        let config = config(CLOSED);
+        assert_eq!(
+            reason_for(&config, &[], &[]),
+            Some(RejectReason::SenderNotAllowed)
+        );
+        assert_eq!(
+            reason_for(
+                &config,
+                &["stranger@example.org, porch@cams.example.com"],
+                &[]
+            ),
+            Some(RejectReason::SenderNotAllowed)
+        );
+        assert_eq!(
+            reason_for(&config, &["Cams: porch@cams.example.com;"], &[]),
+            Some(RejectReason::SenderNotAllowed)
+        );
+    }
+
+    #[test]
+    fn everyone_is_let_in_while_no_sender_is_named() {
+        let config = config("[[cameras]]\nname = \"garden\"\nto = \"garden@in.example.com\"\n");
+        assert!(door_is_open(&config));
+        assert_eq!(reason_for(&config, &["anyone@example.org"], &[]), None);
+        assert_eq!(reason_for(&config, &[], &[]), None);
+    }
+
+    #[test]
+    fn spam_and_virus_are_refused_by_default() {
+        let config = config("");
+        assert_eq!(
+            reason_for(&config, &["a@b.example"], &[Check::Spam]),
+            Some(RejectReason::Spam)
+        );
+        assert_eq!(
+            reason_for(&config, &["a@b.example"], &[Check::Virus]),
+            Some(RejectReason::Virus)
+        );
+    }
+
+    #[test]
+    fn spf_dkim_and_dmarc_failures_are_ignored_by_default() {
+        let config = config("");
+        assert_eq!(
+            reason_for(
+                &config,
+                &["a@b.example"],
+                &[Check::Spf, Check::Dkim, Check::Dmarc]
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn each_verdict_follows_its_own_setting() {
+        let config = config(
+            "[ingest.verdicts]\nspam = \"ignore\"\nvirus = \"ignore\"\nspf = \"reject\"\ndkim = \"reject\"\ndmarc = \"reject\"\n",
+        );
+        for (check, reason) in [
+            (Check::Spf, Some(RejectReason::Spf)),
+            (Check::Dkim, Some(RejectReason::Dkim)),
+            (Check::Dmarc, Some(RejectReason::Dmarc)),
+            (Check::Spam, None),
+            (Check::Virus, None),
+        ] {
+            assert_eq!(
+                reason_for(&config, &["a@b.example"], &[check]),
+                reason,
+                "{check:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn gravest_failure_is_the_reason_given() {
+        let config = config("[ingest.verdicts]\nspf = \"reject\"\n");
+        assert_eq!(
+            reason_for(
+                &config,
+                &["a@b.example"],
+                &[Check::Spf, Check::Virus, Check::Spam]
+            ),
+            Some(RejectReason::Virus)
+        );
+    }
+
+    #[test]
+    fn verdicts_are_judged_before_the_sender() {
+        let config = config(CLOSED);
+        assert_eq!(
+            reason_for(&config, &["porch@cams.example.com"], &[Check::Virus]),
+            Some(RejectReason::Virus)
+        );
+    }
+
+    #[test]
+    fn message_over_the_limit_is_refused_and_one_at_it_is_not() {
+        let config = config("[ingest]\nmax_message_bytes = 2048\n");
+        assert_eq!(check_size(&config, 2048), Ok(()));
+        let rejection = check_size(&config, 2049).unwrap_err();
+        assert_eq!(rejection.reason, RejectReason::TooLarge);
+        assert!(rejection.detail.contains("2049 bytes"), "{rejection}");
+    }
+}

@@ -1,0 +1,742 @@
+//! Mail received by SendGrid Inbound Parse, posted to us as a form.
+//!
+//! Both Inbound Parse modes are taken: "raw" (the field `email` holds the
+//! whole MIME message) and "parsed" (the message taken apart into fields,
+//! which [`rebuild`](super::rebuild) puts back together). Either way one
+//! MIME message comes out, goes through the same door as SES mail, is
+//! stored and starts one execution named from its digest.
+//!
+//! SendGrid retries any answer that is not 2xx, for up to three days. So
+//! what can never succeed (a refused sender, a failed check, a message too
+//! large, a post that cannot be read) is answered 200, logged and counted;
+//! a failure that may pass (storage or Step Functions unavailable) is an
+//! error the caller answers with 503 ([`retry_later`]), and the retry
+//! starts nothing new if the first attempt got through. Wrong credentials
+//! get 401: a stranger learns nothing, and a misconfigured SendGrid keeps
+//! its mail queued until the credentials are fixed.
+
+use base64::Engine;
+use mailparse::MailHeaderMap;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::admission::{self, Arrival, Check, RejectReason, Rejection};
+use super::form::Form;
+use super::rebuild::rebuild;
+use super::{start, Ingested};
+use crate::config::Config;
+use crate::contract::{Event, ObjectRef, Source};
+use crate::mime;
+use crate::ports::{Executions, ObjectStore};
+use crate::stages::StageError;
+
+/// SpamAssassin's customary threshold: SendGrid's `spam_score` at or above
+/// it counts as a failed spam check.
+const SPAM_SCORE_THRESHOLD: f64 = 5.0;
+
+/// Room a post needs beyond the message itself: parsed mode carries the
+/// text twice (`text` and `html`) and every field has its own headers.
+const FORM_OVERHEAD_BYTES: u64 = 1024 * 1024;
+
+/// Username and password SendGrid must present (it sends them as basic
+/// auth when they are written into the Inbound Parse URL).
+#[derive(Clone, PartialEq, Eq)]
+pub struct BasicCredentials {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for BasicCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BasicCredentials")
+            .field("username", &self.username)
+            .field("password", &"<hidden>")
+            .finish()
+    }
+}
+
+impl BasicCredentials {
+    /// True when an `Authorization` header carries these credentials. The
+    /// comparison takes the same time whatever the header holds, so timing
+    /// tells an attacker nothing.
+    pub fn admit(&self, authorization: Option<&str>) -> bool {
+        let presented = authorization
+            .and_then(|value| {
+                let (scheme, token) = value.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("basic").then_some(token.trim())
+            })
+            .and_then(|token| base64::engine::general_purpose::STANDARD.decode(token).ok())
+            .unwrap_or_default();
+        let expected = format!("{}:{}", self.username, self.password);
+        let expected_digest = Sha256::digest(expected.as_bytes());
+        let presented_digest = Sha256::digest(&presented);
+        bool::from(expected_digest.ct_eq(&presented_digest))
+    }
+}
+
+/// An HTTP request as the SendGrid endpoint received it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub content_type: Option<String>,
+    pub authorization: Option<String>,
+    pub body: Vec<u8>,
+    /// RFC 3339 time of receipt.
+    pub received_at: String,
+}
+
+/// The answer to give SendGrid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub body: String,
+}
+
+impl HttpResponse {
+    fn new(status: u16, body: impl Into<String>) -> Self {
+        HttpResponse {
+            status,
+            body: body.into(),
+        }
+    }
+}
+
+/// What became of one post: the answer, what ingestion did, and the
+/// message's id when it got that far (for the log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendgridAnswer {
+    pub response: HttpResponse,
+    pub outcome: Ingested,
+    pub id: Option<String>,
+}
+
+impl SendgridAnswer {
+    fn rejected(status: u16, id: Option<String>, rejection: Rejection) -> Self {
+        SendgridAnswer {
+            response: HttpResponse::new(status, rejection.to_string()),
+            outcome: Ingested::Rejected(rejection),
+            id,
+        }
+    }
+}
+
+/// The answer to a failure that may pass: SendGrid will post again later.
+pub fn retry_later(err: &StageError) -> HttpResponse {
+    HttpResponse::new(503, format!("temporarily unable to accept: {err}"))
+}
+
+/// Takes one SendGrid Inbound Parse post: checks the credentials, reads
+/// the message (raw or parsed mode), lets it through the door, stores it
+/// in `bucket` and starts its execution. Nothing is stored for a refused
+/// message.
+pub async fn ingest_sendgrid(
+    config: &Config,
+    request: &HttpRequest,
+    credentials: &BasicCredentials,
+    bucket: &str,
+    store: &impl ObjectStore,
+    executions: &impl Executions,
+) -> Result<SendgridAnswer, StageError> {
+    if !credentials.admit(request.authorization.as_deref()) {
+        let detail = if request.authorization.is_some() {
+            "wrong credentials"
+        } else {
+            "no credentials"
+        };
+        return Ok(SendgridAnswer::rejected(
+            401,
+            None,
+            Rejection::new(RejectReason::Unauthorized, detail),
+        ));
+    }
+    let body_limit = config.ingest.max_message_bytes.0 * 2 + FORM_OVERHEAD_BYTES;
+    let body_size = u64::try_from(request.body.len()).unwrap_or(u64::MAX);
+    if body_size > body_limit {
+        return Ok(SendgridAnswer::rejected(
+            200,
+            None,
+            Rejection::new(
+                RejectReason::TooLarge,
+                format!(
+                    "the post is {body_size} bytes, more than a message of `[ingest] max_message_bytes` = {} can need",
+                    config.ingest.max_message_bytes.0
+                ),
+            ),
+        ));
+    }
+    let form = match Form::parse(request.content_type.as_deref(), &request.body) {
+        Ok(form) => form,
+        Err(detail) => {
+            return Ok(SendgridAnswer::rejected(
+                200,
+                None,
+                Rejection::new(RejectReason::Unreadable, detail),
+            ))
+        }
+    };
+    let raw = match message_of(&form) {
+        Ok(raw) => raw,
+        Err(detail) => {
+            return Ok(SendgridAnswer::rejected(
+                200,
+                None,
+                Rejection::new(RejectReason::Unreadable, detail),
+            ))
+        }
+    };
+    let id = format!("sendgrid-{}", &hex::encode(Sha256::digest(&raw))[..40]);
+    let envelope = match mime::envelope(&raw) {
+        Ok(envelope) => envelope,
+        Err(err) => {
+            return Ok(SendgridAnswer::rejected(
+                200,
+                Some(id),
+                Rejection::new(RejectReason::Unreadable, err.to_string()),
+            ))
+        }
+    };
+    if let Some(sender) = envelope_sender(&form) {
+        tracing::info!(id = %id, envelope_sender = %sender, "SendGrid post received");
+    }
+    let from = raw_from_values(&raw);
+    let failed = failed_checks(&form);
+    let arrival = Arrival {
+        from: &from,
+        failed: &failed,
+        size: Some(u64::try_from(raw.len()).unwrap_or(u64::MAX)),
+    };
+    if let Err(rejection) = admission::admit(config, &arrival) {
+        return Ok(SendgridAnswer::rejected(200, Some(id), rejection));
+    }
+    let message = ObjectRef {
+        bucket: bucket.to_string(),
+        key: format!("incoming/sendgrid/{id}"),
+    };
+    store
+        .put(&message, raw, "message/rfc822")
+        .await
+        .map_err(|err| StageError::from_port("storing the SendGrid message", err))?;
+    let event = Event {
+        id: id.clone(),
+        source: Source::Sendgrid,
+        message,
+        from: envelope.from,
+        to: envelope.to,
+        subject: envelope.subject,
+        received_at: request.received_at.clone(),
+    };
+    let outcome = start(executions, event).await?;
+    let body = match &outcome {
+        Ingested::Duplicate => "already accepted",
+        _ => "accepted",
+    };
+    Ok(SendgridAnswer {
+        response: HttpResponse::new(200, body),
+        outcome,
+        id: Some(id),
+    })
+}
+
+/// The MIME message of a post: the `email` field in raw mode, rebuilt from
+/// the fields in parsed mode.
+fn message_of(form: &Form) -> Result<Vec<u8>, String> {
+    if let Some(email) = form.get("email") {
+        if email.bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err("the `email` field is empty".into());
+        }
+        return Ok(email.bytes.clone());
+    }
+    let parsed_mode = ["from", "headers", "attachment-info"]
+        .iter()
+        .any(|name| form.get(name).is_some());
+    if parsed_mode {
+        Ok(rebuild(form))
+    } else {
+        Err("neither an `email` field (raw mode) nor `from`/`headers` fields (parsed mode): is this an Inbound Parse post?".into())
+    }
+}
+
+/// The raw values of the message's `From` headers: what the allow-list
+/// checks (encoded display names stay encoded, so a comma inside one
+/// cannot split a mailbox in two).
+fn raw_from_values(raw: &[u8]) -> Vec<String> {
+    mailparse::parse_headers(raw)
+        .map(|(headers, _)| {
+            headers
+                .get_all_headers("From")
+                .iter()
+                .map(|header| String::from_utf8_lossy(header.get_value_raw()).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// SendGrid's `envelope` field: `{"to": [...], "from": "..."}`.
+fn envelope_sender(form: &Form) -> Option<String> {
+    let envelope: serde_json::Value = serde_json::from_slice(&form.get("envelope")?.bytes).ok()?;
+    envelope
+        .get("from")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string)
+}
+
+/// The checks SendGrid reports that failed: `SPF` (`fail`; `softfail` and
+/// `neutral` are not failures), `dkim` (every signature failed), and
+/// `spam_score` (at or above [`SPAM_SCORE_THRESHOLD`], when spam checking
+/// is on). SendGrid reports no virus or DMARC verdict.
+fn failed_checks(form: &Form) -> Vec<Check> {
+    let mut failed = Vec::new();
+    if form
+        .text("spam_score")
+        .and_then(|score| score.trim().parse::<f64>().ok())
+        .is_some_and(|score| score >= SPAM_SCORE_THRESHOLD)
+    {
+        failed.push(Check::Spam);
+    }
+    if form
+        .text("SPF")
+        .is_some_and(|spf| spf.trim().eq_ignore_ascii_case("fail"))
+    {
+        failed.push(Check::Spf);
+    }
+    if form.text("dkim").is_some_and(|dkim| dkim_failed(&dkim)) {
+        failed.push(Check::Dkim);
+    }
+    failed
+}
+
+/// SendGrid's `dkim` field lists each signature's result, such as
+/// `{@cams.example.com : pass}` or `{@a.example : fail, @b.example : pass}`,
+/// or says `none`. The check fails when signatures were found and none
+/// passed.
+fn dkim_failed(value: &str) -> bool {
+    let results: Vec<String> = value
+        .trim()
+        .trim_start_matches('{')
+        .trim_end_matches('}')
+        .split(',')
+        .filter_map(|signature| signature.rsplit_once(':'))
+        .map(|(_, result)| result.trim().to_ascii_lowercase())
+        .collect();
+    !results.is_empty()
+        && results.iter().any(|result| result == "fail")
+        && !results.iter().any(|result| result == "pass")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::contract::ExecutionInput;
+    use crate::ports::{PortError, Started};
+
+    #[derive(Default)]
+    struct Memory(Mutex<HashMap<String, Vec<u8>>>);
+
+    impl ObjectStore for Memory {
+        async fn get(&self, object: &ObjectRef) -> Result<Vec<u8>, PortError> {
+            self.0
+                .lock()
+                .map_err(|_| PortError::Permanent("poisoned".into()))?
+                .get(&object.key)
+                .cloned()
+                .ok_or_else(|| PortError::NotFound(object.key.clone()))
+        }
+        async fn put(&self, object: &ObjectRef, bytes: Vec<u8>, _: &str) -> Result<(), PortError> {
+            self.0
+                .lock()
+                .map_err(|_| PortError::Permanent("poisoned".into()))?
+                .insert(object.key.clone(), bytes);
+            Ok(())
+        }
+        async fn exists(&self, object: &ObjectRef) -> Result<bool, PortError> {
+            Ok(self
+                .0
+                .lock()
+                .map_err(|_| PortError::Permanent("poisoned".into()))?
+                .contains_key(&object.key))
+        }
+    }
+
+    /// Records the executions asked for; a name starts once.
+    #[derive(Default)]
+    struct Recorded(Mutex<Vec<(String, ExecutionInput)>>);
+
+    impl Executions for Recorded {
+        async fn start(&self, name: &str, input: &ExecutionInput) -> Result<Started, PortError> {
+            let mut started = self
+                .0
+                .lock()
+                .map_err(|_| PortError::Permanent("poisoned".into()))?;
+            if started.iter().any(|(seen, _)| seen == name) {
+                return Ok(Started::AlreadyStarted);
+            }
+            started.push((name.to_string(), input.clone()));
+            Ok(Started::New(format!("exec:{name}")))
+        }
+    }
+
+    /// Step Functions down: every start fails in a way that may pass.
+    struct Unavailable;
+
+    impl Executions for Unavailable {
+        async fn start(&self, _: &str, _: &ExecutionInput) -> Result<Started, PortError> {
+            Err(PortError::Transient("service unavailable".into()))
+        }
+    }
+
+    fn credentials() -> BasicCredentials {
+        BasicCredentials {
+            username: "sendgrid".into(),
+            password: "s3cret".into(),
+        }
+    }
+
+    fn basic(pair: &str) -> String {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
+    }
+
+    /// One form field: name, file name, content type, bytes.
+    type FormField<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a [u8]);
+
+    fn form_body(fields: &[FormField<'_>]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for (name, filename, content_type, bytes) in fields {
+            body.extend_from_slice(b"--SGboundary\r\nContent-Disposition: form-data; name=\"");
+            body.extend_from_slice(name.as_bytes());
+            body.push(b'"');
+            if let Some(filename) = filename {
+                body.extend_from_slice(format!("; filename=\"{filename}\"").as_bytes());
+            }
+            body.extend_from_slice(b"\r\n");
+            if let Some(content_type) = content_type {
+                body.extend_from_slice(format!("Content-Type: {content_type}\r\n").as_bytes());
+            }
+            body.extend_from_slice(b"\r\n");
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"--SGboundary--\r\n");
+        body
+    }
+
+    fn post(fields: &[FormField<'_>]) -> HttpRequest {
+        HttpRequest {
+            content_type: Some("multipart/form-data; boundary=SGboundary".into()),
+            authorization: Some(basic("sendgrid:s3cret")),
+            body: form_body(fields),
+            received_at: "2026-11-29T12:00:00+00:00".into(),
+        }
+    }
+
+    const CAMERA_MAIL: &[u8] = b"From: Front Door <frontdoor@cams.example.com>\r\nTo: alerts@in.example.com\r\nSubject: Motion\r\n\r\nMotion detected\r\n";
+
+    fn raw_post(email: &[u8]) -> HttpRequest {
+        post(&[
+            ("to", None, None, b"alerts@in.example.com"),
+            ("email", None, None, email),
+            ("SPF", None, None, b"pass"),
+            ("dkim", None, None, b"{@cams.example.com : pass}"),
+            (
+                "envelope",
+                None,
+                None,
+                br#"{"to":["alerts@in.example.com"],"from":"bounce@cams.example.com"}"#,
+            ),
+        ])
+    }
+
+    fn parsed_post(from: &[u8], jpeg: &[u8]) -> HttpRequest {
+        post(&[
+            ("headers", None, None, b"From: Front Door <frontdoor@cams.example.com>\r\nTo: alerts@in.example.com\r\nSubject: Motion\r\n"),
+            ("from", None, None, from),
+            ("to", None, None, b"alerts@in.example.com"),
+            ("subject", None, None, b"Motion"),
+            ("text", None, None, b"Motion detected"),
+            ("attachments", None, None, b"1"),
+            ("attachment-info", None, None, br#"{"attachment1":{"filename":"snap.jpg","name":"snap.jpg","type":"image/jpeg"}}"#),
+            ("attachment1", Some("snap.jpg"), Some("image/jpeg"), jpeg),
+            ("SPF", None, None, b"pass"),
+        ])
+    }
+
+    const ONE_CAMERA: &str =
+        "[[cameras]]\nname = \"frontdoor\"\nfrom = \"frontdoor@cams.example.com\"\n";
+
+    async fn ingest(
+        config: &str,
+        request: &HttpRequest,
+        store: &Memory,
+        executions: &Recorded,
+    ) -> SendgridAnswer {
+        let config = Config::parse(config).unwrap();
+        ingest_sendgrid(
+            &config,
+            request,
+            &credentials(),
+            "bucket",
+            store,
+            executions,
+        )
+        .await
+        .unwrap()
+    }
+
+    fn rejection_reason(answer: &SendgridAnswer) -> Option<RejectReason> {
+        match &answer.outcome {
+            Ingested::Rejected(rejection) => Some(rejection.reason),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn basic_auth_admits_only_the_right_pair() {
+        let credentials = credentials();
+        assert!(credentials.admit(Some(&basic("sendgrid:s3cret"))));
+        assert!(credentials.admit(Some(&format!(
+            "basic  {}",
+            basic("sendgrid:s3cret")[6..].trim()
+        ))));
+        assert!(!credentials.admit(Some(&basic("sendgrid:guess"))));
+        assert!(!credentials.admit(Some(&basic("sendgrid:s3cret2"))));
+        assert!(!credentials.admit(Some(&basic(""))));
+        assert!(!credentials.admit(Some("Basic !!!not-base64")));
+        assert!(!credentials.admit(Some("Bearer abc")));
+        assert!(!credentials.admit(None));
+    }
+
+    #[tokio::test]
+    async fn wrong_or_missing_credentials_get_401_and_nothing_is_stored() {
+        for authorization in [None, Some(basic("sendgrid:guess"))] {
+            let store = Memory::default();
+            let executions = Recorded::default();
+            let mut request = raw_post(CAMERA_MAIL);
+            request.authorization = authorization;
+            let answer = ingest("", &request, &store, &executions).await;
+            assert_eq!(answer.response.status, 401);
+            assert_eq!(rejection_reason(&answer), Some(RejectReason::Unauthorized));
+            assert!(store.0.lock().unwrap().is_empty());
+            assert!(executions.0.lock().unwrap().is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn raw_mode_stores_the_message_and_starts_one_execution() {
+        let store = Memory::default();
+        let executions = Recorded::default();
+        let answer = ingest(ONE_CAMERA, &raw_post(CAMERA_MAIL), &store, &executions).await;
+        assert_eq!(answer.response.status, 200);
+        assert!(matches!(answer.outcome, Ingested::Started(_)), "{answer:?}");
+        let started = executions.0.lock().unwrap();
+        let event = &started[0].1.event;
+        assert_eq!(event.source, Source::Sendgrid);
+        assert_eq!(
+            event.from.as_deref(),
+            Some("Front Door <frontdoor@cams.example.com>")
+        );
+        let stored = store.0.lock().unwrap();
+        assert_eq!(stored.get(&event.message.key).unwrap(), CAMERA_MAIL);
+    }
+
+    #[tokio::test]
+    async fn the_same_post_twice_starts_one_execution() {
+        let store = Memory::default();
+        let executions = Recorded::default();
+        let jpeg = b"\xff\xd8\xff\xe0 jpeg bytes \r\n\x00\xff\xd9";
+        let first = ingest(
+            ONE_CAMERA,
+            &parsed_post(b"frontdoor@cams.example.com", jpeg),
+            &store,
+            &executions,
+        )
+        .await;
+        let second = ingest(
+            ONE_CAMERA,
+            &parsed_post(b"frontdoor@cams.example.com", jpeg),
+            &store,
+            &executions,
+        )
+        .await;
+        assert!(matches!(first.outcome, Ingested::Started(_)), "{first:?}");
+        assert_eq!(second.outcome, Ingested::Duplicate);
+        assert_eq!(second.response.status, 200);
+        assert_eq!(first.id, second.id);
+        assert_eq!(executions.0.lock().unwrap().len(), 1);
+        let raw_first = ingest(ONE_CAMERA, &raw_post(CAMERA_MAIL), &store, &executions).await;
+        let raw_second = ingest(ONE_CAMERA, &raw_post(CAMERA_MAIL), &store, &executions).await;
+        assert!(matches!(raw_first.outcome, Ingested::Started(_)));
+        assert_eq!(raw_second.outcome, Ingested::Duplicate);
+        assert_eq!(executions.0.lock().unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn parsed_mode_is_stored_as_a_message_with_the_attachment_bytes() {
+        let store = Memory::default();
+        let executions = Recorded::default();
+        let jpeg = b"\xff\xd8\xff\xe0 jpeg bytes \r\n--SGboundar\r\n\x00\xff\xd9";
+        let answer = ingest(
+            ONE_CAMERA,
+            &parsed_post(b"frontdoor@cams.example.com", jpeg),
+            &store,
+            &executions,
+        )
+        .await;
+        assert!(matches!(answer.outcome, Ingested::Started(_)), "{answer:?}");
+        let key = executions.0.lock().unwrap()[0].1.event.message.key.clone();
+        let stored = store.0.lock().unwrap().get(&key).cloned().unwrap();
+        let message = mailparse::parse_mail(&stored).unwrap();
+        let attachment = message
+            .subparts
+            .iter()
+            .find(|part| {
+                part.get_content_disposition()
+                    .params
+                    .get("filename")
+                    .map(String::as_str)
+                    == Some("snap.jpg")
+            })
+            .unwrap();
+        assert_eq!(attachment.get_body_raw().unwrap(), jpeg);
+    }
+
+    #[tokio::test]
+    async fn stranger_is_answered_200_so_sendgrid_does_not_retry_and_nothing_starts() {
+        let store = Memory::default();
+        let executions = Recorded::default();
+        let mail = b"From: stranger@example.org\r\nSubject: hi\r\n\r\nhello\r\n";
+        let answer = ingest(ONE_CAMERA, &raw_post(mail), &store, &executions).await;
+        assert_eq!(answer.response.status, 200);
+        assert_eq!(
+            rejection_reason(&answer),
+            Some(RejectReason::SenderNotAllowed)
+        );
+        assert!(store.0.lock().unwrap().is_empty());
+        assert!(executions.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn parsed_mode_checks_the_original_from_not_a_forged_field() {
+        // The `from` field disagrees with the original headers: the
+        // headers are what the message is rebuilt from, and what is judged.
+        let store = Memory::default();
+        let executions = Recorded::default();
+        let mut request = parsed_post(b"frontdoor@cams.example.com", b"x");
+        request.body = form_body(&[
+            ("headers", None, None, b"From: stranger@example.org\r\n"),
+            ("from", None, None, b"frontdoor@cams.example.com"),
+            ("text", None, None, b"hi"),
+        ]);
+        let answer = ingest(ONE_CAMERA, &request, &store, &executions).await;
+        assert_eq!(
+            rejection_reason(&answer),
+            Some(RejectReason::SenderNotAllowed)
+        );
+    }
+
+    #[tokio::test]
+    async fn failed_checks_reported_by_sendgrid_follow_the_verdict_settings() {
+        let mail_with = |field: &'static str, value: &'static [u8]| {
+            post(&[
+                ("email", None, None, CAMERA_MAIL),
+                (field, None, None, value),
+            ])
+        };
+        let strict = "[ingest.verdicts]\nspf = \"reject\"\ndkim = \"reject\"\n";
+        for (request, config, expected) in [
+            (
+                mail_with("spam_score", b"7.3"),
+                "",
+                Some(RejectReason::Spam),
+            ),
+            (mail_with("spam_score", b"1.2"), "", None),
+            (mail_with("SPF", b"fail"), "", None),
+            (mail_with("SPF", b"fail"), strict, Some(RejectReason::Spf)),
+            (mail_with("SPF", b"softfail"), strict, None),
+            (
+                mail_with("dkim", b"{@cams.example.com : fail}"),
+                strict,
+                Some(RejectReason::Dkim),
+            ),
+            (
+                mail_with("dkim", b"{@a.example : fail, @cams.example.com : pass}"),
+                strict,
+                None,
+            ),
+            (mail_with("dkim", b"none"), strict, None),
+        ] {
+            let answer = ingest(config, &request, &Memory::default(), &Recorded::default()).await;
+            assert_eq!(answer.response.status, 200);
+            assert_eq!(rejection_reason(&answer), expected, "{config} {answer:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn message_over_the_limit_is_answered_200_and_counted() {
+        let store = Memory::default();
+        let executions = Recorded::default();
+        let mut big = CAMERA_MAIL.to_vec();
+        big.extend(std::iter::repeat_n(b'x', 3000));
+        let answer = ingest(
+            "[ingest]\nmax_message_bytes = 2048\n",
+            &raw_post(&big),
+            &store,
+            &executions,
+        )
+        .await;
+        assert_eq!(answer.response.status, 200);
+        assert_eq!(rejection_reason(&answer), Some(RejectReason::TooLarge));
+        assert!(store.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn post_far_beyond_the_limit_is_refused_before_it_is_parsed() {
+        let mut request = raw_post(CAMERA_MAIL);
+        request.body = vec![b'-'; 3 * 1024 * 1024];
+        let answer = ingest(
+            "[ingest]\nmax_message_bytes = 2048\n",
+            &request,
+            &Memory::default(),
+            &Recorded::default(),
+        )
+        .await;
+        assert_eq!(answer.response.status, 200);
+        assert_eq!(rejection_reason(&answer), Some(RejectReason::TooLarge));
+        assert!(answer.response.body.contains("post is"), "{answer:?}");
+    }
+
+    #[tokio::test]
+    async fn unreadable_posts_are_answered_200_with_a_reason() {
+        let mut not_a_form = raw_post(CAMERA_MAIL);
+        not_a_form.content_type = Some("application/json".into());
+        let no_message = post(&[("to", None, None, b"alerts@in.example.com")]);
+        for request in [not_a_form, no_message] {
+            let answer = ingest("", &request, &Memory::default(), &Recorded::default()).await;
+            assert_eq!(answer.response.status, 200);
+            assert_eq!(
+                rejection_reason(&answer),
+                Some(RejectReason::Unreadable),
+                "{answer:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn step_functions_unavailable_is_an_error_answered_503() {
+        let config = Config::parse("").unwrap();
+        let err = ingest_sendgrid(
+            &config,
+            &raw_post(CAMERA_MAIL),
+            &credentials(),
+            "bucket",
+            &Memory::default(),
+            &Unavailable,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(retry_later(&err).status, 503);
+    }
+}

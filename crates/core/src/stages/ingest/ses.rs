@@ -1,0 +1,313 @@
+//! Mail received by Amazon SES: the receipt rule's S3 action stored the
+//! message, then its Lambda action hands over what SES knows of it.
+
+use super::admission::{self, Arrival, Check};
+use super::{start, Ingested};
+use crate::config::Config;
+use crate::contract::{Event, ObjectRef, Source};
+use crate::ports::{Executions, ObjectStore};
+use crate::stages::{StageError, StageErrorKind};
+
+/// What the SES receipt event says of one message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SesDelivery {
+    pub message_id: String,
+    /// RFC 3339 time SES received the message.
+    pub timestamp: String,
+    /// The header `From` mailboxes (`commonHeaders.from`): what the
+    /// allow-list checks.
+    pub from: Vec<String>,
+    /// The envelope sender (`mail.source`, SMTP `MAIL FROM`): logged, not
+    /// trusted; SPF is what vouches for it.
+    pub envelope_sender: Option<String>,
+    pub to: Vec<String>,
+    pub subject: Option<String>,
+    /// SES's verdicts: `PASS`, `FAIL`, `GRAY`, `PROCESSING_FAILED` (or
+    /// `DISABLED` when scanning is off).
+    pub spam_verdict: Option<String>,
+    pub virus_verdict: Option<String>,
+    pub spf_verdict: Option<String>,
+    pub dkim_verdict: Option<String>,
+    pub dmarc_verdict: Option<String>,
+}
+
+impl SesDelivery {
+    /// The checks SES ran that failed. Only `FAIL` counts: `GRAY` and
+    /// `PROCESSING_FAILED` mean SES could not tell, and a camera's mail must
+    /// not be lost because a check could not run.
+    pub fn failed_checks(&self) -> Vec<Check> {
+        [
+            (Check::Spam, &self.spam_verdict),
+            (Check::Virus, &self.virus_verdict),
+            (Check::Spf, &self.spf_verdict),
+            (Check::Dkim, &self.dkim_verdict),
+            (Check::Dmarc, &self.dmarc_verdict),
+        ]
+        .into_iter()
+        .filter(|(_, verdict)| {
+            verdict
+                .as_deref()
+                .is_some_and(|status| status.trim().eq_ignore_ascii_case("FAIL"))
+        })
+        .map(|(check, _)| check)
+        .collect()
+    }
+}
+
+/// Where the SES receipt rule's S3 action stores messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SesStorage {
+    pub bucket: String,
+    /// Object key prefix of the S3 action, e.g. `incoming/`.
+    pub prefix: String,
+}
+
+/// Lets one stored message through the door and starts its execution.
+///
+/// The verdicts and the sender are judged from the event alone; only a
+/// message that passes them costs a look at its stored size.
+pub async fn ingest_ses(
+    config: &Config,
+    delivery: &SesDelivery,
+    storage: &SesStorage,
+    store: &impl ObjectStore,
+    executions: &impl Executions,
+) -> Result<Ingested, StageError> {
+    if delivery.message_id.trim().is_empty() {
+        return Err(StageError::new(
+            StageErrorKind::InvalidInput,
+            "SES event has no message id",
+        ));
+    }
+    let failed = delivery.failed_checks();
+    let arrival = Arrival {
+        from: &delivery.from,
+        failed: &failed,
+        size: None,
+    };
+    if let Err(rejection) = admission::admit(config, &arrival) {
+        return Ok(Ingested::Rejected(rejection));
+    }
+    let message = ObjectRef {
+        bucket: storage.bucket.clone(),
+        key: format!("{}{}", storage.prefix, delivery.message_id),
+    };
+    let size = store
+        .size(&message)
+        .await
+        .map_err(|err| StageError::from_port("looking up the stored message", err))?;
+    if let Err(rejection) = admission::check_size(config, size) {
+        return Ok(Ingested::Rejected(rejection));
+    }
+    let event = Event {
+        id: delivery.message_id.clone(),
+        source: Source::Ses,
+        message,
+        from: delivery.from.first().cloned(),
+        to: delivery.to.clone(),
+        subject: delivery.subject.clone(),
+        received_at: delivery.timestamp.clone(),
+    };
+    start(executions, event).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::contract::ExecutionInput;
+    use crate::ports::{PortError, Started};
+    use crate::stages::ingest::RejectReason;
+
+    /// Stored message sizes by key.
+    #[derive(Default)]
+    struct Sizes(HashMap<String, u64>);
+
+    impl ObjectStore for Sizes {
+        async fn get(&self, object: &ObjectRef) -> Result<Vec<u8>, PortError> {
+            let size = self.size(object).await?;
+            Ok(vec![b'x'; usize::try_from(size).unwrap_or_default()])
+        }
+        async fn put(&self, _: &ObjectRef, _: Vec<u8>, _: &str) -> Result<(), PortError> {
+            Err(PortError::Permanent("SES ingestion never writes".into()))
+        }
+        async fn exists(&self, object: &ObjectRef) -> Result<bool, PortError> {
+            Ok(self.0.contains_key(&object.key))
+        }
+        async fn size(&self, object: &ObjectRef) -> Result<u64, PortError> {
+            self.0
+                .get(&object.key)
+                .copied()
+                .ok_or_else(|| PortError::NotFound(object.key.clone()))
+        }
+    }
+
+    /// Records the executions asked for; a name starts once.
+    #[derive(Default)]
+    struct Recorded(Mutex<Vec<(String, ExecutionInput)>>);
+
+    impl Executions for Recorded {
+        async fn start(&self, name: &str, input: &ExecutionInput) -> Result<Started, PortError> {
+            let mut started = self
+                .0
+                .lock()
+                .map_err(|_| PortError::Permanent("poisoned".into()))?;
+            if started.iter().any(|(seen, _)| seen == name) {
+                return Ok(Started::AlreadyStarted);
+            }
+            started.push((name.to_string(), input.clone()));
+            Ok(Started::New(format!("exec:{name}")))
+        }
+    }
+
+    fn storage() -> SesStorage {
+        SesStorage {
+            bucket: "bucket".into(),
+            prefix: "incoming/".into(),
+        }
+    }
+
+    fn delivery(from: &str) -> SesDelivery {
+        SesDelivery {
+            message_id: "o3vrnil0e2ic28trm7dfhrc2v0clambdaco8v2ut5g01".into(),
+            timestamp: "2026-11-29T12:00:00+00:00".into(),
+            from: vec![from.into()],
+            envelope_sender: Some("bounce@relay.example.net".into()),
+            to: vec!["frontdoor@in.example.com".into()],
+            subject: Some("Motion detected".into()),
+            spam_verdict: Some("PASS".into()),
+            virus_verdict: Some("PASS".into()),
+            spf_verdict: Some("PASS".into()),
+            dkim_verdict: Some("GRAY".into()),
+            dmarc_verdict: Some("PASS".into()),
+        }
+    }
+
+    fn stored(size: u64) -> Sizes {
+        Sizes(HashMap::from([(
+            "incoming/o3vrnil0e2ic28trm7dfhrc2v0clambdaco8v2ut5g01".to_string(),
+            size,
+        )]))
+    }
+
+    const ONE_CAMERA: &str =
+        "[[cameras]]\nname = \"frontdoor\"\nfrom = \"frontdoor@cams.example.com\"\n";
+
+    #[tokio::test]
+    async fn camera_message_starts_one_execution_named_after_the_message_id() {
+        let config = Config::parse(ONE_CAMERA).unwrap();
+        let executions = Recorded::default();
+        let delivery = delivery("Front Door <frontdoor@cams.example.com>");
+        let outcome = ingest_ses(&config, &delivery, &storage(), &stored(50_000), &executions)
+            .await
+            .unwrap();
+        assert_eq!(
+            outcome,
+            Ingested::Started("exec:o3vrnil0e2ic28trm7dfhrc2v0clambdaco8v2ut5g01".into())
+        );
+        let again = ingest_ses(&config, &delivery, &storage(), &stored(50_000), &executions)
+            .await
+            .unwrap();
+        assert_eq!(again, Ingested::Duplicate);
+        let started = executions.0.lock().unwrap();
+        assert_eq!(started.len(), 1);
+        let event = &started[0].1.event;
+        assert_eq!(
+            event.message.key,
+            "incoming/o3vrnil0e2ic28trm7dfhrc2v0clambdaco8v2ut5g01"
+        );
+        assert_eq!(
+            event.from.as_deref(),
+            Some("Front Door <frontdoor@cams.example.com>")
+        );
+        assert_eq!(event.source, Source::Ses);
+    }
+
+    #[tokio::test]
+    async fn stranger_starts_nothing() {
+        let config = Config::parse(ONE_CAMERA).unwrap();
+        let executions = Recorded::default();
+        let outcome = ingest_ses(
+            &config,
+            &delivery("stranger@example.org"),
+            &storage(),
+            &stored(50_000),
+            &executions,
+        )
+        .await
+        .unwrap();
+        let Ingested::Rejected(rejection) = outcome else {
+            panic!("expected a rejection, got {outcome:?}");
+        };
+        assert_eq!(rejection.reason, RejectReason::SenderNotAllowed);
+        assert!(
+            rejection.detail.contains("stranger@example.org"),
+            "{rejection}"
+        );
+        assert!(executions.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn virus_verdict_starts_nothing_even_from_a_camera() {
+        let config = Config::parse(ONE_CAMERA).unwrap();
+        let executions = Recorded::default();
+        let mut delivery = delivery("frontdoor@cams.example.com");
+        delivery.virus_verdict = Some("FAIL".into());
+        let outcome = ingest_ses(&config, &delivery, &storage(), &stored(50_000), &executions)
+            .await
+            .unwrap();
+        assert!(
+            matches!(&outcome, Ingested::Rejected(r) if r.reason == RejectReason::Virus),
+            "{outcome:?}"
+        );
+        assert!(executions.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn stored_message_over_the_limit_starts_nothing() {
+        let config = Config::parse("[ingest]\nmax_message_bytes = 100_000\n").unwrap();
+        let executions = Recorded::default();
+        let outcome = ingest_ses(
+            &config,
+            &delivery("a@b.example"),
+            &storage(),
+            &stored(100_001),
+            &executions,
+        )
+        .await
+        .unwrap();
+        assert!(
+            matches!(&outcome, Ingested::Rejected(r) if r.reason == RejectReason::TooLarge),
+            "{outcome:?}"
+        );
+        assert!(executions.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn message_the_s3_action_did_not_store_is_not_found() {
+        let config = Config::parse("").unwrap();
+        let err = ingest_ses(
+            &config,
+            &delivery("a@b.example"),
+            &storage(),
+            &Sizes::default(),
+            &Recorded::default(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind, StageErrorKind::NotFound);
+    }
+
+    #[test]
+    fn only_fail_verdicts_count_as_failed_checks() {
+        let mut delivery = delivery("a@b.example");
+        delivery.spam_verdict = Some("GRAY".into());
+        delivery.spf_verdict = Some("fail".into());
+        delivery.dkim_verdict = Some("PROCESSING_FAILED".into());
+        delivery.dmarc_verdict = Some("FAIL".into());
+        delivery.virus_verdict = None;
+        assert_eq!(delivery.failed_checks(), vec![Check::Spf, Check::Dmarc]);
+    }
+}
