@@ -83,6 +83,10 @@ CONFIG_LOCATION=$(output ConfigLocation)
 DOMAIN=$(output DomainName)
 SENDGRID_URL=$(output SendGridUrl)
 
+# --- Configuration: uploaded before mail can arrive --------------------------
+aws s3 cp --only-show-errors --content-type 'application/toml' "$CONFIG" "$CONFIG_LOCATION"
+say "uploaded $CONFIG to $CONFIG_LOCATION (each function reads it at its next cold start)"
+
 # --- SES receipt rule set: CloudFormation cannot make it active ------------
 PENDING=()
 ACTIVE=$(aws ses describe-active-receipt-rule-set --query 'Metadata.Name' --output text)
@@ -97,10 +101,6 @@ else
      by hand, or run 'make deploy REPLACE_ACTIVE_RULE_SET=1' to make '$RULE_SET' active instead
      (the rules of '$ACTIVE' then stop receiving mail).")
 fi
-
-# --- Configuration ----------------------------------------------------------
-aws s3 cp --only-show-errors --content-type 'application/toml' "$CONFIG" "$CONFIG_LOCATION"
-say "uploaded $CONFIG to $CONFIG_LOCATION (each function reads it at its next cold start)"
 
 # --- What the stack gives, and what is left to do by hand -----------------
 aws cloudformation describe-stacks --stack-name "$STACK" \
