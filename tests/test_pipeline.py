@@ -15,6 +15,8 @@ import pytest
 FIXTURES = Path(__file__).parent / "fixtures"
 PERSON_SNAPSHOT = (FIXTURES / "frontdoor_person_snapshot.eml").read_bytes()
 VIDEO_LOSS_NOTICE = (FIXTURES / "frontdoor_video_loss_text_only.eml").read_bytes()
+# Three snapshots of one alarm: the empty porch, then someone walking up.
+BURST_OF_THREE = (FIXTURES / "frontdoor_burst_of_three_snapshots.eml").read_bytes()
 
 # What Rekognition says, in its own words, of a snapshot of someone at the
 # front door, and of one where the wind moved a tree.
@@ -46,6 +48,7 @@ PERSON_AT_THE_DOOR = [
         "Categories": [{"Name": "Buildings and Architecture"}],
     },
 ]
+EMPTY_PORCH = [label for label in PERSON_AT_THE_DOOR if label["Name"] != "Person"]
 ONLY_A_TREE = [
     {
         "Name": "Tree",
@@ -110,6 +113,26 @@ def test_person_at_the_door_received_by_ses_alerts_once(aws, rekognition):
     assert alert.body["frame"]["key"] == frame_key
     assert alert.body["event"]["id"] == message_id(receipt)
     assert alert.attributes == {"camera": "frontdoor", "labels": '["Person"]'}
+
+
+def test_frames_of_a_burst_are_analysed_in_order_until_one_alerts(aws, rekognition):
+    receipt = ses_receipt("ses_receipt_frontdoor_burst.json")
+    frames = f"frames/{message_id(receipt)}"
+    rekognition.sees(f"{frames}/0.jpg", EMPTY_PORCH)
+    rekognition.sees(f"{frames}/1.jpg", PERSON_AT_THE_DOOR)
+    rekognition.sees(f"{frames}/2.jpg", PERSON_AT_THE_DOOR)
+
+    aws.receive_by_ses(BURST_OF_THREE, receipt)
+
+    execution = aws.the_only_execution()
+    assert execution["status"] == "SUCCEEDED", execution
+    output = json.loads(execution["output"])
+    assert len(output["frames"]) == 3
+    # Each frame analysed is billed: the third is never sent.
+    assert [call.key for call in rekognition.calls] == [f"{frames}/0.jpg", f"{frames}/1.jpg"]
+    [alert] = aws.alerts()
+    assert alert.body["frame"]["key"] == f"{frames}/1.jpg"
+    assert alert.body["matches"][0]["frame"] == 1
 
 
 def test_nothing_of_interest_succeeds_without_alert(aws, rekognition):
