@@ -32,6 +32,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -329,57 +330,55 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     def detect_labels(response: RekognitionResponse) -> str:
         return json.dumps(started.rekognition.detect_labels(json.loads(response.body)))
 
-    # The state machine's tasks reach Lambda through moto's own port.
-    os.environ["MOTO_PORT"] = str(moto_port)
-    patches = [
-        mock.patch.object(LambdaSimpleBackend, "invoke", _invoke_through(runtime_url)),
-        mock.patch.object(RekognitionResponse, "detect_labels", detect_labels),
-    ]
-    for patch in patches:
-        patch.start()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
-    server.start()
-    started.post(
-        "/moto-api/config",
-        {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}},
-    )
-
-    environment = _function_process_environment(endpoint)
-    # Build what `cargo lambda watch` runs (`cargo run --bin NAME`, same
-    # profile, same target directory), so that no invoke waits for a build.
-    for name in FUNCTIONS:
-        subprocess.run(["cargo", "build", "--bin", name], cwd=REPO, env=environment, check=True)
-    with log.open("wb") as log_file:
-        watch = subprocess.Popen(
-            [
-                _cargo_lambda(),
-                "lambda",
-                "watch",
-                "--invoke-address",
-                "127.0.0.1",
-                "--invoke-port",
-                str(runtime_port),
-                "--ignore-changes",
-            ],
-            cwd=REPO,
-            env=environment,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+    with ExitStack() as cleanup:
+        # The state machine's tasks reach Lambda through moto's own port.
+        cleanup.enter_context(mock.patch.dict(os.environ, {"MOTO_PORT": str(moto_port)}))
+        cleanup.enter_context(mock.patch.object(LambdaSimpleBackend, "invoke", _invoke_through(runtime_url)))
+        cleanup.enter_context(mock.patch.object(RekognitionResponse, "detect_labels", detect_labels))
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+        server.start()
+        cleanup.callback(server.stop)
+        started.post(
+            "/moto-api/config",
+            {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}},
         )
-    try:
+
+        environment = _function_process_environment(endpoint)
+        # Build what `cargo lambda watch` runs (`cargo run --bin NAME`, same
+        # profile, same target directory), so that no invoke waits for a build.
+        for name in FUNCTIONS:
+            subprocess.run(["cargo", "build", "--bin", name], cwd=REPO, env=environment, check=True)
+        with log.open("wb") as log_file:
+            watch = subprocess.Popen(
+                [
+                    _cargo_lambda(),
+                    "lambda",
+                    "watch",
+                    "--invoke-address",
+                    "127.0.0.1",
+                    "--invoke-port",
+                    str(runtime_port),
+                    "--ignore-changes",
+                ],
+                cwd=REPO,
+                env=environment,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        cleanup.callback(_stop_process_group, watch)
         wait_for_port(runtime_port, watch, log, timeout=60)
         yield started
-    finally:
-        os.killpg(watch.pid, signal.SIGTERM)
-        try:
-            watch.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(watch.pid, signal.SIGKILL)
-            watch.wait()
-        server.stop()
-        for patch in patches:
-            patch.stop()
+
+
+def _stop_process_group(process: subprocess.Popen) -> None:
+    """Stops cargo lambda watch and the function processes it started."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -201,14 +201,9 @@ def test_sendgrid_post_with_the_right_credentials_alerts_once(aws, rekognition):
     assert alert.body["labels"] == ["Person"]
 
 
-@pytest.mark.parametrize(
-    "authorization",
-    [None, "wrong password"],
-    ids=["no credentials", "wrong password"],
-)
-def test_sendgrid_post_without_the_right_credentials_is_refused(aws, rekognition, authorization):
-    if authorization is not None:
-        authorization = aws.sendgrid_authorization(password="guessed")
+@pytest.mark.parametrize("password", [None, "guessed"], ids=["no credentials", "wrong password"])
+def test_sendgrid_post_without_the_right_credentials_is_refused(aws, rekognition, password):
+    authorization = None if password is None else aws.sendgrid_authorization(password=password)
     objects_before = aws.object_keys()
 
     answer = aws.post_to_sendgrid_endpoint(PERSON_SNAPSHOT, authorization)
