@@ -4,6 +4,7 @@
 CARGO ?= cargo
 PYTHON ?= python3
 VENV ?= .venv
+LAMBDAS = ingest-ses ingest-sendgrid extract-attachments detect-labels notify
 
 .PHONY: demo test lint unit e2e
 
@@ -25,7 +26,10 @@ unit:
 
 ## The whole AWS pipeline end to end: the Lambda functions (served by
 ## cargo-lambda) and the real state machine, on AWS emulated by moto.
+## The functions are built first, one by one as cargo lambda watch builds
+## them, so that a long first build shows its progress.
 e2e: $(VENV)/e2e-requirements.txt
+	for function in $(LAMBDAS); do $(CARGO) build --bin $$function || exit 1; done
 	$(VENV)/bin/pytest -p no:cacheprovider tests
 
 # The test tools, installed in a project virtual environment; reinstalled
