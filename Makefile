@@ -2,18 +2,21 @@
 # `make demo` and `make test` are the two commands a new user needs.
 
 CARGO ?= cargo
-PYTHON ?= python3
+## The five Lambda functions, one crate each under crates/.
+FUNCTIONS := ingest-ses ingest-sendgrid extract-attachments detect-labels notify
+## Python tools (moto and pytest for the end-to-end tests; cfn-lint,
+## cargo-lambda and the zig it cross-compiles with) live in this virtual
+## environment, installed on first use.
 VENV ?= .venv
-LAMBDAS = ingest-ses ingest-sendgrid extract-attachments detect-labels notify
 
-.PHONY: demo test lint unit e2e
+.PHONY: demo test lint unit e2e bench-detect
 
 ## Run the whole pipeline on the bundled sample e-mails, no AWS account.
 demo:
 	$(CARGO) run --release -p ipcam -- process samples/*.eml
 
 ## Everything CI checks.
-test: lint unit e2e
+test: lint unit e2e validate zips
 
 ## Formatting and lints, warnings as errors.
 lint:
@@ -28,13 +31,71 @@ unit:
 ## cargo-lambda) and the real state machine, on AWS emulated by moto.
 ## The functions are built first, one by one as cargo lambda watch builds
 ## them, so that a long first build shows its progress.
-e2e: $(VENV)/e2e-requirements.txt
-	for function in $(LAMBDAS); do $(CARGO) build --bin $$function || exit 1; done
+e2e: $(VENV)/.e2e-tools
+	for function in $(FUNCTIONS); do $(CARGO) build --bin $$function || exit 1; done
 	$(VENV)/bin/pytest -p no:cacheprovider tests
 
-# The test tools, installed in a project virtual environment; reinstalled
-# when tests/requirements.txt changes.
-$(VENV)/e2e-requirements.txt: tests/requirements.txt
-	$(PYTHON) -m venv $(VENV)
+## The end-to-end test tools (moto, boto3, pytest, cargo-lambda), installed
+## on first use into the venv, added to whatever else it holds.
+$(VENV)/.e2e-tools: tests/requirements.txt
+	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
-	cp tests/requirements.txt $@
+	touch $@
+
+# ---------------------------------------------------------------------------
+# AWS: the SAM stack in infra/, its static checks, and the Lambda zips.
+
+.PHONY: validate zips deploy
+
+## cargo-lambda finds zig through `python3 -m ziglang`: the venv comes first.
+WITH_VENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
+LAMBDA_DIR ?= out/lambda
+ARM64_TARGET := aarch64-unknown-linux-gnu
+
+## The stack's tools, installed on first use: Python ones into the venv
+## (added to whatever else it holds), asl-validator from package-lock.json.
+$(VENV)/.infra-tools: infra/requirements.txt
+	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+## Static checks of the stack: cfn-lint on the SAM template and on what SAM's
+## translator makes of it, asl-validator on every state machine, and
+## infra/check_stack.py on the seams between template, state machine and crates.
+## W1028 ("Fn::If branch not reachable") is ignored on the translated template
+## only: SAM's translator nests the conditional HttpApi's routes in further
+## Fn::If of the same condition. Our own template is linted with every check.
+validate: $(VENV)/.infra-tools node_modules/.package-lock.json
+	$(VENV)/bin/cfn-lint infra/template.yaml
+	$(VENV)/bin/python infra/check_stack.py --translated out/template.cfn.json
+	$(VENV)/bin/cfn-lint --ignore-checks W1028 -- out/template.cfn.json
+	node_modules/.bin/asl-validator $(addprefix --json-path ,$(wildcard statemachine/*.asl.json))
+
+## Deployable arm64 zips of the five functions, with their sizes.
+zips: $(VENV)/.infra-tools
+	@rustup target list --installed | grep -qx '$(ARM64_TARGET)' || { \
+	  echo "zips: the Rust target $(ARM64_TARGET) is missing: run 'rustup target add $(ARM64_TARGET)'" >&2; exit 1; }
+	@test -x $(VENV)/bin/cargo-lambda || { \
+	  echo "zips: cargo-lambda is missing: run '$(VENV)/bin/pip install -r infra/requirements.txt' (see .ci/run)" >&2; exit 1; }
+	$(WITH_VENV) $(CARGO) lambda build --release --arm64 --output-format zip \
+	  --lambda-dir $(LAMBDA_DIR) $(addprefix --package ,$(FUNCTIONS))
+	@for function in $(FUNCTIONS); do \
+	  zip=$(LAMBDA_DIR)/$$function/bootstrap.zip; \
+	  test -s $$zip || { echo "zips: $$zip was not built" >&2; exit 1; }; \
+	  printf '%-22s %8d KiB  %s\n' $$function $$(( $$(stat -c %s $$zip) / 1024 )) $$zip; \
+	done
+
+## Build for arm64 and deploy the stack, activate its SES receipt rule set,
+## upload CONFIG as the functions' configuration (see docs/deploy.md).
+CONFIG ?= ipcam.toml
+STACK ?= ipcam
+deploy: $(VENV)/.infra-tools
+	CONFIG='$(CONFIG)' STACK='$(STACK)' VENV='$(VENV)' infra/deploy.sh
+
+.PHONY: bench-detect
+## Time of the embedded detector on one 1920x1080 JPEG frame (criterion).
+bench-detect:
+	$(CARGO) bench -p ipcam-detector-nanodet --bench detect

@@ -22,6 +22,9 @@ pub struct Config {
     pub defaults: Rules,
     #[serde(default)]
     pub cameras: Vec<Camera>,
+    /// How pictures are taken out of an e-mail.
+    #[serde(default)]
+    pub extract: ExtractSettings,
 }
 
 /// One camera: how to recognise its e-mails, and its own rules.
@@ -149,6 +152,55 @@ impl TryFrom<f64> for Fraction {
 impl From<Fraction> for f64 {
     fn from(value: Fraction) -> f64 {
         f64::from(value.0)
+    }
+}
+
+/// How pictures are taken out of an e-mail (`[extract]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExtractSettings {
+    /// Most frames analysed per e-mail, after duplicates are dropped: each
+    /// one is billed.
+    pub max_frames: Bounded<1, 100>,
+    /// Largest picture stored as it is, in pixels; a larger one is scaled
+    /// down, which detection does not need and bills the same.
+    pub max_pixels: Bounded<6_400, 40_000_000>,
+    /// Largest e-mail read, in megabytes (SES delivers up to 40 MB).
+    pub max_message_mb: Bounded<1, 100>,
+}
+
+impl Default for ExtractSettings {
+    /// Ten frames, twice Full HD, 40 MB.
+    fn default() -> Self {
+        ExtractSettings {
+            max_frames: Bounded(10),
+            max_pixels: Bounded(1920 * 1080 * 2),
+            max_message_mb: Bounded(40),
+        }
+    }
+}
+
+/// A whole number from `MIN` to `MAX`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "u64", into = "u64")]
+pub struct Bounded<const MIN: u64, const MAX: u64>(pub u64);
+
+impl<const MIN: u64, const MAX: u64> TryFrom<u64> for Bounded<MIN, MAX> {
+    type Error = String;
+    fn try_from(value: u64) -> Result<Self, Self::Error> {
+        if (MIN..=MAX).contains(&value) {
+            Ok(Bounded(value))
+        } else {
+            Err(format!(
+                "{value} is out of range: use a whole number from {MIN} to {MAX}"
+            ))
+        }
+    }
+}
+
+impl<const MIN: u64, const MAX: u64> From<Bounded<MIN, MAX>> for u64 {
+    fn from(value: Bounded<MIN, MAX>) -> u64 {
+        value.0
     }
 }
 
@@ -462,5 +514,18 @@ min_confidence = 85
         let err = Config::parse(text).unwrap_err();
         assert_eq!(err.line, Some(2));
         assert_eq!(err.key.as_deref(), Some("labels"));
+    }
+
+    #[test]
+    fn extract_table_overrides_its_defaults_and_checks_ranges() {
+        let config = Config::parse("[extract]\nmax_frames = 4\n").unwrap();
+        assert_eq!(config.extract.max_frames.0, 4);
+        assert_eq!(
+            config.extract.max_pixels,
+            ExtractSettings::default().max_pixels
+        );
+        let err = Config::parse("[extract]\nmax_frames = 0\n").unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert!(err.message.contains("from 1 to 100"), "{err}");
     }
 }

@@ -9,6 +9,7 @@
 //! - [`mime`]: finding the pictures in a camera's e-mail;
 //! - [`rules`]: deciding whether what was seen is worth telling a person;
 //! - [`alert`]: wording the alert;
+//! - [`annotate`]: drawing what was found on the snapshot;
 //! - [`ports`]: the traits behind which the outside world sits (object
 //!   store, detector, notifier, executions);
 //! - [`stages`]: the logic of each pipeline stage, written against the ports;
@@ -19,6 +20,7 @@
 
 pub mod adapters;
 pub mod alert;
+pub mod annotate;
 pub mod config;
 pub mod contract;
 pub mod mime;

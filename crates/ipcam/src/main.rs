@@ -30,6 +30,10 @@ enum Command {
         /// Write the pictures to this folder.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Take the `[extract]` settings (frame cap, pixel budget, message
+        /// size) from this configuration file instead of the defaults.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Work with the configuration file.
     Config {
@@ -47,7 +51,12 @@ enum ConfigCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Extract { file, json, out } => commands::extract(&file, json, out.as_deref()),
+        Command::Extract {
+            file,
+            json,
+            out,
+            config,
+        } => commands::extract(&file, json, out.as_deref(), config.as_deref()),
         Command::Config {
             command: ConfigCommand::Check { file },
         } => commands::config_check(&file),

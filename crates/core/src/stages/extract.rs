@@ -2,15 +2,15 @@
 
 use super::{StageError, StageErrorKind};
 use crate::config::Config;
-use crate::contract::{ExecutionInput, Extracted, Frame, ObjectRef, Skipped, CONTRACT_VERSION};
+use crate::contract::{ExecutionInput, Extracted, Frame, ObjectRef, CONTRACT_VERSION};
 use crate::mime;
 use crate::ports::ObjectStore;
 
-/// Most frames analysed per event: each one is billed.
-pub const MAX_FRAMES: usize = 10;
-
-/// Reads the message, identifies its camera, stores each picture as a frame
-/// under `frames/<event id>/` and returns them.
+/// Reads the message, identifies its camera, stores each picture worth
+/// analysing as a frame under `frames/<event id>/` and returns them. Which
+/// pictures (duplicates dropped, at most `max_frames`) is decided by
+/// [`mime::extract_pictures`] with the `[extract]` settings, exactly as
+/// `ipcam extract` decides.
 pub async fn extract_attachments(
     input: ExecutionInput,
     config: &Config,
@@ -26,22 +26,14 @@ pub async fn extract_attachments(
             err,
         )
     })?;
-    let extraction = mime::extract_pictures(&raw)
+    let extraction = mime::extract_pictures(&raw, &config.extract)
         .map_err(|err| StageError::new(StageErrorKind::InvalidInput, err.to_string()))?;
     let camera = config
         .identify_camera(event.from.as_deref(), &event.to, event.subject.as_deref())
         .to_string();
 
-    let mut skipped = extraction.skipped;
     let mut frames = Vec::new();
     for picture in extraction.pictures {
-        if frames.len() == MAX_FRAMES {
-            skipped.push(Skipped {
-                filename: picture.filename,
-                reason: format!("more than {MAX_FRAMES} pictures in one e-mail"),
-            });
-            continue;
-        }
         let object = ObjectRef {
             bucket: event.message.bucket.clone(),
             key: format!(
@@ -72,6 +64,6 @@ pub async fn extract_attachments(
         event,
         camera,
         frames,
-        skipped,
+        skipped: extraction.skipped,
     })
 }

@@ -1,0 +1,344 @@
+//! One test per real-world camera e-mail in `tests/fixtures/mail/`, written
+//! by `cargo run -p ipcam-core --example camera_mail -- fixtures
+//! crates/core/tests/fixtures/mail`.
+
+use super::*;
+use crate::config::Bounded;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/fixtures/mail/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
+}
+
+fn extract(name: &str) -> Extraction {
+    extract_pictures(&fixture(name), &ExtractSettings::default()).unwrap()
+}
+
+/// (file name, content type, width, height) of each kept frame.
+fn frames(extraction: &Extraction) -> Vec<(&str, &str, u32, u32)> {
+    extraction
+        .pictures
+        .iter()
+        .map(|p| (p.filename.as_str(), p.content_type, p.width, p.height))
+        .collect()
+}
+
+/// The skipped parts other than the message's own text.
+fn skipped(extraction: &Extraction) -> Vec<(&str, &str)> {
+    extraction
+        .skipped
+        .iter()
+        .filter(|s| !s.reason.starts_with("the text of the message"))
+        .map(|s| (s.filename.as_str(), s.reason.as_str()))
+        .collect()
+}
+
+/// The one frame of a fixture holding a single 320x240 snapshot.
+fn single_frame(name: &str) -> String {
+    let found = extract(name);
+    assert_eq!(found.pictures.len(), 1, "{name}: {found:?}");
+    assert_eq!(skipped(&found), [], "{name}");
+    let picture = &found.pictures[0];
+    assert_eq!(
+        (picture.content_type, picture.width, picture.height),
+        ("image/jpeg", 320, 240),
+        "{name}"
+    );
+    picture.filename.clone()
+}
+
+#[test]
+fn dahua_octet_stream_jpg_is_recognised_by_its_bytes() {
+    assert_eq!(
+        single_frame("dahua_octet_stream_jpg.eml"),
+        "CH01_20261129100000.jpg"
+    );
+}
+
+#[test]
+fn hikvision_inline_cid_no_filename_is_named_after_its_content_id() {
+    assert_eq!(
+        single_frame("hikvision_inline_cid_no_filename.eml"),
+        "snapshot01@hikvision.jpg"
+    );
+}
+
+#[test]
+fn image_jpg_and_pjpeg_types_are_both_kept() {
+    let found = extract("image_jpg_and_pjpeg_types.eml");
+    assert_eq!(
+        frames(&found),
+        [
+            ("MDAlarm_1.jpg", "image/jpeg", 320, 240),
+            ("MDAlarm_2.jpg", "image/jpeg", 320, 240)
+        ]
+    );
+}
+
+#[test]
+fn rfc2231_utf8_filename_is_decoded() {
+    assert_eq!(
+        single_frame("rfc2231_utf8_filename.eml"),
+        "Caméra entrée.jpg"
+    );
+}
+
+#[test]
+fn rfc2231_continued_filename_is_joined_and_decoded() {
+    assert_eq!(
+        single_frame("rfc2231_continued_filename.eml"),
+        "Jardin côté rue 2026-11-29.jpg"
+    );
+}
+
+#[test]
+fn rfc2047_encoded_filename_is_decoded() {
+    assert_eq!(
+        single_frame("rfc2047_encoded_filename.eml"),
+        "Garage à vélos.jpg"
+    );
+}
+
+#[test]
+fn related_in_mixed_in_alternative_yields_both_pictures() {
+    let found = extract("related_in_mixed_in_alternative.eml");
+    assert_eq!(
+        frames(&found),
+        [
+            ("front.jpg", "image/jpeg", 320, 240),
+            ("back.jpg", "image/jpeg", 320, 240)
+        ]
+    );
+}
+
+#[test]
+fn single_part_image_message_is_its_own_frame() {
+    let found = extract("single_part_image_message.eml");
+    assert_eq!(frames(&found), [("snap.jpg", "image/jpeg", 320, 240)]);
+    assert!(found.skipped.is_empty());
+}
+
+#[test]
+fn forwarded_rfc822_attachment_is_opened() {
+    assert_eq!(single_frame("forwarded_rfc822_attachment.eml"), "CH02.jpg");
+}
+
+#[test]
+fn transfer_encodings_all_give_the_same_bytes() {
+    let reference = extract("dahua_octet_stream_jpg.eml").pictures[0].sha256();
+    for name in [
+        "base64_one_long_line_lf_only.eml",
+        "base64_trailing_blanks_and_blank_line.eml",
+        "quoted_printable_jpeg.eml",
+        "binary_transfer_encoding_jpeg.eml",
+    ] {
+        single_frame(name);
+        assert_eq!(extract(name).pictures[0].sha256(), reference, "{name}");
+    }
+}
+
+#[test]
+fn gif_bmp_webp_are_converted_to_jpeg() {
+    let found = extract("gif_bmp_webp_converted_to_jpeg.eml");
+    assert_eq!(
+        frames(&found),
+        [
+            ("alarm.gif", "image/jpeg", 320, 240),
+            ("alarm.bmp", "image/jpeg", 320, 240),
+            ("alarm.webp", "image/jpeg", 320, 240)
+        ]
+    );
+    for picture in &found.pictures {
+        assert_eq!(picture::sniff(&picture.bytes), Ok(picture::Format::Jpeg));
+    }
+}
+
+#[test]
+fn png_snapshot_is_kept_as_png_byte_for_byte() {
+    let raw = fixture("png_snapshot_kept_as_png.eml");
+    let found = extract_pictures(&raw, &ExtractSettings::default()).unwrap();
+    assert_eq!(frames(&found), [("snap.png", "image/png", 320, 240)]);
+    assert_eq!(found.pictures[0].extension(), "png");
+}
+
+#[test]
+fn thumbnail_under_80px_is_skipped_with_its_size() {
+    let found = extract("thumbnail_under_80px_and_full_frame.eml");
+    assert_eq!(frames(&found), [("full.jpg", "image/jpeg", 320, 240)]);
+    assert_eq!(
+        skipped(&found),
+        [(
+            "thumb.jpg",
+            "too small to analyse: 64x48 px, at least 80 px a side is needed"
+        )]
+    );
+}
+
+#[test]
+fn burst_of_four_two_near_duplicates_keeps_one_frame_per_scene() {
+    let found = extract("burst_of_four_two_near_duplicates.eml");
+    assert_eq!(
+        frames(&found),
+        [
+            ("burst_1.jpg", "image/jpeg", 320, 240),
+            ("burst_3.jpg", "image/jpeg", 320, 240)
+        ]
+    );
+    assert_eq!(
+        skipped(&found),
+        [
+            (
+                "burst_2.jpg",
+                "near-duplicate of frame 0 (burst_1.jpg): the same scene, a burst frame"
+            ),
+            (
+                "burst_4.jpg",
+                "near-duplicate of frame 1 (burst_3.jpg): the same scene, a burst frame"
+            )
+        ]
+    );
+}
+
+/// The fingerprints of every picture part of a fixture, in order.
+fn fingerprints(name: &str) -> Vec<Fingerprint> {
+    let raw = fixture(name);
+    let mail = mailparse::parse_mail(&raw).unwrap();
+    let mut found = Vec::new();
+    walk::walk(&mail, &mut |leaf| {
+        if let Ok(bytes) = leaf.body {
+            if let Ok(judged) = picture::judge(&bytes) {
+                found.push(
+                    picture::prepare(bytes, judged, u64::MAX)
+                        .unwrap()
+                        .fingerprint,
+                );
+            }
+        }
+    });
+    found
+}
+
+/// The margin behind [`dedup::NEAR_DUPLICATE_MAX_DIFFERENCE`]: other noise
+/// and another JPEG quality leave a scene far below it, a person walking in
+/// is far above it.
+#[test]
+fn near_duplicate_threshold_sits_between_requality_and_a_person_walking_in() {
+    let burst = fingerprints("burst_of_four_two_near_duplicates.eml");
+    let [empty, empty_again, person, person_again] = burst.as_slice() else {
+        panic!("four frames expected, got {}", burst.len());
+    };
+    let threshold = dedup::NEAR_DUPLICATE_MAX_DIFFERENCE;
+    assert!(empty.difference(empty_again) <= threshold / 3);
+    assert!(person.difference(person_again) <= threshold / 3);
+    assert!(empty.difference(person) >= threshold * 3);
+}
+
+#[test]
+fn burst_with_exact_copy_keeps_the_first() {
+    let found = extract("burst_with_exact_copy.eml");
+    assert_eq!(frames(&found), [("a.jpg", "image/jpeg", 320, 240)]);
+    assert_eq!(
+        skipped(&found),
+        [("b.jpg", "duplicate of frame 0 (a.jpg): the same bytes")]
+    );
+}
+
+#[test]
+fn twelve_distinct_frames_are_capped_at_max_frames() {
+    let found = extract("twelve_distinct_frames_over_the_cap.eml");
+    assert_eq!(found.pictures.len(), 10);
+    let over: Vec<_> = skipped(&found).into_iter().map(|(name, _)| name).collect();
+    assert_eq!(over, ["walk_11.jpg", "walk_12.jpg"]);
+    assert!(skipped(&found)[0]
+        .1
+        .starts_with("more than 10 different pictures"));
+
+    let settings = ExtractSettings {
+        max_frames: Bounded(3),
+        ..ExtractSettings::default()
+    };
+    let raw = fixture("twelve_distinct_frames_over_the_cap.eml");
+    let capped = extract_pictures(&raw, &settings).unwrap();
+    assert_eq!(capped.pictures.len(), 3);
+}
+
+#[test]
+fn truncated_mid_base64_keeps_the_complete_picture_and_names_the_cut_one() {
+    let found = extract("truncated_mid_base64.eml");
+    assert_eq!(frames(&found), [("first.jpg", "image/jpeg", 320, 240)]);
+    let cut = skipped(&found);
+    assert_eq!(cut.len(), 1);
+    assert_eq!(cut[0].0, "second.jpg");
+    assert!(cut[0].1.starts_with("cut off"), "{}", cut[0].1);
+}
+
+#[test]
+fn decompression_bomb_jpeg_is_refused_without_decoding() {
+    let found = extract("decompression_bomb_jpeg.eml");
+    assert!(found.pictures.is_empty());
+    assert_eq!(
+        skipped(&found),
+        [(
+            "bomb.jpg",
+            "claims 60000x60000 px, more than any camera sends: refused without decoding"
+        )]
+    );
+}
+
+#[test]
+fn oversized_picture_is_scaled_down_within_the_pixel_budget() {
+    let found = extract("oversized_picture_scaled_down.eml");
+    assert_eq!(frames(&found), [("4k_wide.jpg", "image/jpeg", 2880, 1440)]);
+    let budget = ExtractSettings::default().max_pixels.0;
+    assert!(2880 * 1440 <= budget);
+}
+
+#[test]
+fn avi_clip_and_log_are_skipped_with_what_they_are() {
+    let found = extract("avi_clip_and_log_attachments.eml");
+    assert_eq!(frames(&found), [("snap.jpg", "image/jpeg", 320, 240)]);
+    assert_eq!(
+        skipped(&found),
+        [
+            ("clip.avi", "a video clip (AVI), not a picture"),
+            ("event.log", "not a picture (text/plain)")
+        ]
+    );
+}
+
+#[test]
+fn every_part_not_kept_is_listed_including_the_message_text() {
+    let found = extract("hikvision_inline_cid_no_filename.eml");
+    assert_eq!(
+        found.skipped,
+        [Skipped {
+            filename: "part-1".into(),
+            reason: "the text of the message (text/html), not a picture".into()
+        }]
+    );
+}
+
+#[test]
+fn message_above_the_size_limit_is_refused_with_the_setting_to_change() {
+    let settings = ExtractSettings {
+        max_message_mb: Bounded(1),
+        ..ExtractSettings::default()
+    };
+    let huge = vec![b'a'; 1_500_000];
+    let err = extract_pictures(&huge, &settings).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "not a readable e-mail message: it is 1.5 MB, more than the 1 MB allowed (`max_message_mb` in [extract])"
+    );
+}
+
+#[test]
+fn envelope_reads_sender_recipients_and_subject() {
+    let envelope = envelope(&fixture("dahua_octet_stream_jpg.eml")).unwrap();
+    assert_eq!(
+        envelope.from.as_deref(),
+        Some("IPC <camera@cams.example.com>")
+    );
+    assert_eq!(envelope.to, vec!["alerts@cams.example.com"]);
+    assert_eq!(envelope.subject.as_deref(), Some("Dahua motion alarm"));
+}

@@ -1,0 +1,196 @@
+//! # ipcam-detector-nanodet
+//!
+//! The detector IPCam AI Retrofit uses when there is no Amazon Rekognition:
+//! NanoDet, an 80-class COCO object detector, run on the CPU by `tract`
+//! (pure Rust), and answering in DetectLabels' terms (label names, parents,
+//! percent, boxes as fractions of the picture) so that the same camera rules
+//! apply to both.
+//!
+//! The model is compiled into the binary: nothing is downloaded when building
+//! or running. See `models/NOTICE` for where it comes from.
+
+mod labels;
+mod postprocess;
+mod preprocess;
+
+use std::sync::Arc;
+
+use ipcam_core::contract::{Frame, Label};
+use ipcam_core::ports::{Detector, ObjectStore, PortError};
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::runtime::RunOptions;
+
+pub use labels::{ClassName, COCO_CLASSES};
+
+/// The ONNX model, NanoDet at 416×416, weights stored as float16.
+static MODEL: &[u8] = include_bytes!("../../../models/nanodet-coco-416.onnx");
+
+/// Side of the square picture the model looks at, in pixels.
+pub const INPUT_SIZE: usize = 416;
+
+/// The grid strides of the model's three output pairs.
+const STRIDES: [usize; 3] = [8, 16, 32];
+
+/// The model's outputs in the order we read them: class scores at strides 8,
+/// 16 and 32, then box distributions at the same strides. The file lists
+/// them in another order, so they are picked by name.
+const OUTPUT_NAMES: [&str; 6] = [
+    "Identity:0",
+    "Identity_1:0",
+    "Identity_2:0",
+    "Identity_3:0",
+    "Identity_4:0",
+    "Identity_5:0",
+];
+
+/// Scores below this (percent) are never reported whatever the caller asks:
+/// below it the model's answers are noise, and there are thousands of them.
+pub const CONFIDENCE_FLOOR: f32 = 5.0;
+
+/// Threads that run the model's matrix products. The machines this runs on
+/// (a small Lambda, a home server) have about two cores.
+const INFERENCE_THREADS: usize = 2;
+
+/// Why a picture could not be looked at.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectorError {
+    /// The bytes are not a picture the decoder understands (JPEG, PNG, GIF,
+    /// BMP, WebP), or are a damaged one.
+    #[error("not a readable picture: {0}")]
+    NotAPicture(String),
+    /// The embedded model could not be loaded or run.
+    #[error("the detection model failed: {0}")]
+    Model(String),
+}
+
+/// The NanoDet model, loaded and optimised, ready to look at pictures.
+///
+/// Loading takes a noticeable fraction of a second, so load once and share
+/// (it is `Send + Sync`; `detect` takes `&self`).
+#[derive(Debug, Clone)]
+pub struct NanoDet {
+    plan: Arc<TypedRunnableModel>,
+}
+
+impl NanoDet {
+    /// Loads the embedded model, fixes its input to one 416×416 picture and
+    /// optimises it for this machine.
+    pub fn load() -> Result<NanoDet, DetectorError> {
+        let model_error = |error: TractError| DetectorError::Model(format!("{error:#}"));
+        let options = RunOptions {
+            executor: inference_executor(),
+            ..RunOptions::default()
+        };
+        let plan = tract_onnx::onnx()
+            .model_for_read(&mut std::io::Cursor::new(MODEL))
+            .and_then(|model| model.with_outputs_by_name(OUTPUT_NAMES))
+            .and_then(|model| {
+                model.with_input_fact(0, f32::fact([1, 3, INPUT_SIZE, INPUT_SIZE]).into())
+            })
+            .and_then(|model| model.into_optimized())
+            .and_then(|model| model.into_runnable_with_options(&options))
+            .map_err(model_error)?;
+        Ok(NanoDet { plan })
+    }
+
+    /// The objects in a picture (JPEG, PNG, …) with at least
+    /// `min_confidence` percent, one label per kind of object with a box
+    /// round each one, best first.
+    pub fn detect(
+        &self,
+        image_bytes: &[u8],
+        min_confidence: f32,
+    ) -> Result<Vec<Label>, DetectorError> {
+        let picture = image::load_from_memory(image_bytes)
+            .map_err(|error| DetectorError::NotAPicture(error.to_string()))?
+            .into_rgb8();
+        let (width, height) = picture.dimensions();
+        if width == 0 || height == 0 {
+            return Err(DetectorError::NotAPicture("the picture is empty".into()));
+        }
+        let input = preprocess::to_input(
+            preprocess::Rgb {
+                width: width as usize,
+                height: height as usize,
+                pixels: picture.as_raw(),
+            },
+            INPUT_SIZE,
+        );
+        self.detect_input(input, min_confidence)
+    }
+
+    /// Runs the model on a prepared input and reads its answer.
+    fn detect_input(
+        &self,
+        input: Vec<f32>,
+        min_confidence: f32,
+    ) -> Result<Vec<Label>, DetectorError> {
+        let model_error = |error: TractError| DetectorError::Model(format!("{error:#}"));
+        let input =
+            Tensor::from_shape(&[1, 3, INPUT_SIZE, INPUT_SIZE], &input).map_err(model_error)?;
+        let outputs = self.plan.run(tvec!(input.into())).map_err(model_error)?;
+        if outputs.len() != 2 * STRIDES.len() {
+            return Err(DetectorError::Model(format!(
+                "the model gave {} outputs where {} were expected",
+                outputs.len(),
+                2 * STRIDES.len()
+            )));
+        }
+        let mut heads = Vec::with_capacity(STRIDES.len());
+        for (index, stride) in STRIDES.into_iter().enumerate() {
+            heads.push(postprocess::Head {
+                stride,
+                scores: as_floats(&outputs[index]).map_err(model_error)?,
+                distributions: as_floats(&outputs[index + STRIDES.len()]).map_err(model_error)?,
+            });
+        }
+        let threshold = min_confidence.max(CONFIDENCE_FLOOR) / 100.0;
+        let candidates = postprocess::decode(&heads, INPUT_SIZE, threshold)
+            .map_err(|error| DetectorError::Model(error.to_string()))?;
+        let kept = postprocess::non_maximum_suppression(candidates, postprocess::IOU_THRESHOLD);
+        Ok(postprocess::into_labels(&kept, INPUT_SIZE))
+    }
+}
+
+/// The values of an output tensor, row-major.
+fn as_floats(output: &Tensor) -> TractResult<&[f32]> {
+    output.try_as_plain_ram()?.as_slice::<f32>()
+}
+
+/// A pool of [`INFERENCE_THREADS`] threads for the model's matrix products,
+/// or none (the calling thread alone) if threads cannot be started.
+fn inference_executor() -> Option<tract_linalg::multithread::Executor> {
+    rayon::ThreadPoolBuilder::new()
+        .thread_name(|index| format!("nanodet-{index}"))
+        .num_threads(INFERENCE_THREADS)
+        .build()
+        .ok()
+        .map(|pool| tract_linalg::multithread::Executor::MultiThread(Arc::new(pool)))
+}
+
+/// The [`Detector`] port on the embedded model: reads the frame from the
+/// object store and looks at it.
+pub struct NanoDetDetector<S> {
+    model: NanoDet,
+    store: S,
+}
+
+impl<S: ObjectStore> NanoDetDetector<S> {
+    pub fn new(model: NanoDet, store: S) -> NanoDetDetector<S> {
+        NanoDetDetector { model, store }
+    }
+}
+
+impl<S: ObjectStore> Detector for NanoDetDetector<S> {
+    async fn detect(&self, frame: &Frame, min_confidence: f32) -> Result<Vec<Label>, PortError> {
+        let bytes = self.store.get(&frame.object()).await?;
+        let model = self.model.clone();
+        // Inference keeps a core busy for tens of milliseconds: run it where
+        // blocking is allowed, not on the runtime's worker threads.
+        let labels = tokio::task::spawn_blocking(move || model.detect(&bytes, min_confidence))
+            .await
+            .map_err(|error| PortError::Transient(format!("the detector stopped: {error}")))?;
+        // Neither a damaged picture nor a broken model gets better by retrying.
+        labels.map_err(|error| PortError::Permanent(error.to_string()))
+    }
+}

@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""Checks that the SAM stack, the state machine and the workspace agree.
+
+cfn-lint checks the template on its own and asl-validator the state machine
+on its own; neither sees the seams between them and the Rust workspace, which
+break silently (a typo in a substitution is only an error when an execution
+reaches that state). This script fails, naming each problem, when:
+
+- a `${...}` in a state machine definition is not among the template's
+  DefinitionSubstitutions, or a substitution is provided that no state uses;
+- a function's binary has no crate `crates/<name>` with a `src/main.rs`, or the
+  crate's package is named otherwise (cargo-lambda builds `--bin <name>`);
+- a function is not built as SAM's rust-cargolambda on arm64 provided.al2023;
+- a function's code reads an `IPCAM_*` environment variable the template does
+  not set for it;
+- the Makefile's FUNCTIONS (what `make zips` builds) differ from the template's;
+- SAM's own translator (what CloudFormation's transform runs) rejects the
+  template.
+
+With `--translated FILE` it also writes the translated CloudFormation
+template there, for cfn-lint to check what CloudFormation will really get.
+
+Run as `make validate` does: `.venv/bin/python infra/check_stack.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+from cfnlint.decode import decode
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "infra" / "template.yaml"
+
+# ASL placeholders: `${Name}`; intrinsic functions (`States.Format('{}')`) and
+# JSONPath (`$.x`) never take this form.
+SUBSTITUTION = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+ENV_NAME = re.compile(r'"(IPCAM_[A-Z0-9_]+)"')
+# Variables read through ipcam-lambda-support rather than by name in main.rs.
+CONFIG_LOADER_VARIABLES = ("IPCAM_BUCKET", "IPCAM_CONFIG_KEY")
+
+
+class Problems:
+    """Collects every problem, so that one run shows them all."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, where: str, what: str) -> None:
+        self.items.append(f"{where}: {what}")
+
+
+def load_template(path: Path) -> dict:
+    template, matches = decode(str(path))
+    if matches or template is None:
+        details = "; ".join(str(match) for match in matches) or "unreadable"
+        raise SystemExit(f"check_stack: cannot read {path}: {details}")
+    return template
+
+
+def resources_of(template: dict, kind: str) -> dict[str, dict]:
+    return {
+        name: resource
+        for name, resource in template.get("Resources", {}).items()
+        if resource.get("Type") == kind
+    }
+
+
+def function_property(template: dict, resource: dict, key: str):
+    """A function property, falling back to the Globals section as SAM does."""
+    own = resource.get("Properties", {})
+    if key in own:
+        return own[key]
+    return template.get("Globals", {}).get("Function", {}).get(key)
+
+
+def function_environment(template: dict, resource: dict) -> set[str]:
+    names: set[str] = set()
+    for source in (
+        template.get("Globals", {}).get("Function", {}),
+        resource.get("Properties", {}),
+    ):
+        names.update(source.get("Environment", {}).get("Variables", {}).keys())
+    return names
+
+
+def check_state_machines(template: dict, template_path: Path, problems: Problems) -> None:
+    machines = resources_of(template, "AWS::Serverless::StateMachine")
+    if not machines:
+        problems.add(str(template_path), "no AWS::Serverless::StateMachine")
+    for name, machine in machines.items():
+        properties = machine.get("Properties", {})
+        uri = properties.get("DefinitionUri")
+        where = f"{name}"
+        if not isinstance(uri, str):
+            problems.add(where, "DefinitionUri must name a local ASL file")
+            continue
+        definition = (template_path.parent / uri).resolve()
+        if not definition.is_file():
+            problems.add(where, f"DefinitionUri {uri} does not exist ({definition})")
+            continue
+        text = definition.read_text(encoding="utf-8")
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as err:
+            problems.add(str(definition.relative_to(ROOT)), f"not JSON: {err}")
+        used = set(SUBSTITUTION.findall(text))
+        provided = set((properties.get("DefinitionSubstitutions") or {}).keys())
+        for missing in sorted(used - provided):
+            problems.add(
+                where,
+                f"{definition.relative_to(ROOT)} uses ${{{missing}}} "
+                "but DefinitionSubstitutions does not provide it",
+            )
+        for unused in sorted(provided - used):
+            problems.add(
+                where,
+                f"DefinitionSubstitutions provides {unused}, "
+                f"which {definition.relative_to(ROOT)} never uses",
+            )
+
+
+def crate_package_name(crate: Path) -> str | None:
+    manifest = crate / "Cargo.toml"
+    try:
+        return tomllib.loads(manifest.read_text(encoding="utf-8"))["package"]["name"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return None
+
+
+def check_functions(template: dict, template_path: Path, problems: Problems) -> list[str]:
+    binaries: list[str] = []
+    for name, function in resources_of(template, "AWS::Serverless::Function").items():
+        metadata = function.get("Metadata", {})
+        binary = metadata.get("BuildProperties", {}).get("Binary")
+        if metadata.get("BuildMethod") != "rust-cargolambda":
+            problems.add(name, "Metadata.BuildMethod must be rust-cargolambda")
+        if not isinstance(binary, str):
+            problems.add(name, "Metadata.BuildProperties.Binary must name the crate's binary")
+            continue
+        binaries.append(binary)
+        for key, want in (
+            ("Runtime", "provided.al2023"),
+            ("Handler", "bootstrap"),
+            ("Architectures", ["arm64"]),
+        ):
+            got = function_property(template, function, key)
+            if got != want:
+                problems.add(name, f"{key} is {got!r}, should be {want!r}")
+        code_uri = function_property(template, function, "CodeUri")
+        if not isinstance(code_uri, str) or (template_path.parent / code_uri).resolve() != ROOT:
+            problems.add(
+                name,
+                f"CodeUri is {code_uri!r}: it must be the workspace root, where "
+                "cargo-lambda leaves target/lambda/<binary>/bootstrap for SAM",
+            )
+
+        crate = ROOT / "crates" / binary
+        main = crate / "src" / "main.rs"
+        if not main.is_file():
+            problems.add(name, f"binary {binary}: no crate with {main.relative_to(ROOT)}")
+            continue
+        package = crate_package_name(crate)
+        if package != binary:
+            problems.add(
+                name,
+                f"crates/{binary}/Cargo.toml names package {package!r}, "
+                f"but the template builds binary {binary!r}",
+            )
+
+        source = main.read_text(encoding="utf-8")
+        read = set(ENV_NAME.findall(source))
+        if "load_config" in source:
+            read.update(CONFIG_LOADER_VARIABLES)
+        for missing in sorted(read - function_environment(template, function)):
+            problems.add(
+                name,
+                f"{main.relative_to(ROOT)} reads {missing}, which the template does not set",
+            )
+    if len(set(binaries)) != len(binaries):
+        problems.add("template", f"a binary is deployed twice: {sorted(binaries)}")
+    return binaries
+
+
+def check_makefile(binaries: list[str], problems: Problems) -> None:
+    makefile = ROOT / "Makefile"
+    match = re.search(r"^FUNCTIONS\s*:?=\s*(.*)$", makefile.read_text(encoding="utf-8"), re.M)
+    if not match:
+        problems.add("Makefile", "no FUNCTIONS := ... line (the functions `make zips` builds)")
+        return
+    listed = match.group(1).split()
+    if sorted(listed) != sorted(binaries):
+        problems.add(
+            "Makefile",
+            f"FUNCTIONS {sorted(listed)} differ from the template's functions {sorted(binaries)}",
+        )
+
+
+def translate(template: dict, problems: Problems) -> dict | None:
+    """Runs SAM's translator, as CloudFormation's transform would."""
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.translator.transform import transform
+
+    # The translator resolves pseudo parameters through a boto session; the
+    # region changes nothing in the output, which keeps ${AWS::Region}.
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+    class NoManagedPolicies:
+        """The stack attaches no AWS managed policy by name."""
+
+        def load(self) -> dict:
+            return {}
+
+    packaged = json.loads(json.dumps(template))
+    # What `sam package` does: local code and definitions become S3 objects.
+    placeholder = "ipcam-artifacts-placeholder"
+    for section in (packaged.get("Globals", {}).get("Function", {}),) + tuple(
+        resource.get("Properties", {}) for resource in packaged.get("Resources", {}).values()
+    ):
+        for key in ("CodeUri", "DefinitionUri"):
+            if isinstance(section.get(key), str):
+                section[key] = {"Bucket": placeholder, "Key": key.lower()}
+    try:
+        return transform(packaged, {}, NoManagedPolicies())
+    except InvalidDocumentException as err:
+        for cause in err.causes:
+            problems.add("SAM translator", str(cause.message))
+    return None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--template", type=Path, default=TEMPLATE)
+    parser.add_argument("--translated", type=Path, help="write the translated template here")
+    args = parser.parse_args()
+
+    template_path = args.template.resolve()
+    template = load_template(template_path)
+    problems = Problems()
+    check_state_machines(template, template_path, problems)
+    binaries = check_functions(template, template_path, problems)
+    check_makefile(binaries, problems)
+    translated = translate(template, problems)
+
+    if problems.items:
+        print(f"check_stack: {len(problems.items)} problem(s) in the stack:", file=sys.stderr)
+        for item in problems.items:
+            print(f"  - {item}", file=sys.stderr)
+        return 1
+    if args.translated and translated is not None:
+        args.translated.parent.mkdir(parents=True, exist_ok=True)
+        args.translated.write_text(json.dumps(translated, indent=1) + "\n", encoding="utf-8")
+    print(
+        f"check_stack: ok: {len(binaries)} functions ({', '.join(binaries)}) built from "
+        "their crates with the variables they read; every state machine substitution provided"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Builds the five Lambda functions for arm64 with cargo-lambda (through
+# `sam build`), deploys the stack, makes its SES receipt rule set the active
+# one, uploads the configuration, and prints what is left to do by hand.
+#
+# Run through `make deploy [CONFIG=ipcam.toml] [STACK=ipcam]`; docs/deploy.md
+# explains every step. The first run asks for the stack's parameters
+# (`sam deploy --guided`) and remembers them in infra/samconfig.toml.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONFIG=${CONFIG:-ipcam.toml}
+STACK=${STACK:-ipcam}
+VENV=${VENV:-.venv}
+SAMCONFIG=infra/samconfig.toml
+ARM64_TARGET=aarch64-unknown-linux-gnu
+
+say() { printf 'deploy: %s\n' "$*"; }
+die() {
+  printf 'deploy: %s\n' "$*" >&2
+  exit 1
+}
+need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed: $2"; }
+
+# --- What must be there before anything is built or deployed -------------
+need sam "install the AWS SAM CLI (see docs/deploy.md, Prerequisites)"
+need aws "install the AWS CLI and run 'aws configure' (see docs/deploy.md, Prerequisites)"
+need cargo "install Rust with rustup"
+[[ -x "$VENV/bin/cargo-lambda" ]] ||
+  die "cargo-lambda is missing: run 'make validate' once (it installs the tools into $VENV)"
+rustup target list --installed | grep -qx "$ARM64_TARGET" ||
+  die "the Rust target $ARM64_TARGET is missing: run 'rustup target add $ARM64_TARGET'"
+[[ -f "$CONFIG" ]] ||
+  die "no configuration file '$CONFIG': copy examples/ipcam.toml to ipcam.toml and edit it, or pass CONFIG=FILE"
+aws sts get-caller-identity >/dev/null ||
+  die "the AWS CLI has no working credentials: run 'aws configure' (or set AWS_PROFILE)"
+
+say "checking $CONFIG"
+cargo run --quiet -p ipcam -- config check "$CONFIG"
+
+# --- Build ------------------------------------------------------------------
+# cargo-lambda cross-compiles with zig, which the venv provides (`python3 -m
+# ziglang`): put the venv first. SAM copies target/lambda/<binary>/bootstrap
+# from the workspace root, so the target directory must be the default one.
+export PATH="$PWD/$VENV/bin:$PATH"
+export SAM_CLI_BETA_RUST_CARGO_LAMBDA=1
+unset CARGO_TARGET_DIR
+say "building the five functions for arm64 (a first build takes several minutes)"
+(cd infra && sam build)
+
+# --- Deploy -----------------------------------------------------------------
+if [[ -f "$SAMCONFIG" ]]; then
+  say "deploying with the settings saved in $SAMCONFIG"
+  (cd infra && sam deploy --no-fail-on-empty-changeset)
+else
+  say "first deployment: answer the questions; the answers are saved in $SAMCONFIG"
+  say "(DomainName is the domain the cameras e-mail; allow SAM to create IAM roles)"
+  (cd infra && sam deploy --guided --stack-name "$STACK" --capabilities CAPABILITY_IAM \
+    --no-fail-on-empty-changeset)
+fi
+
+# The stack and region the deployment used, as saved by `sam deploy`.
+read -r STACK REGION < <(
+  "$VENV/bin/python" - "$SAMCONFIG" "$STACK" <<'PY'
+import sys, tomllib
+with open(sys.argv[1], "rb") as file:
+    saved = tomllib.load(file).get("default", {}).get("deploy", {}).get("parameters", {})
+print(saved.get("stack_name", sys.argv[2]), saved.get("region", "-"))
+PY
+)
+if [[ "$REGION" == "-" ]]; then
+  REGION=$(aws configure get region || true)
+fi
+[[ -n "$REGION" ]] || die "cannot tell which region the stack is in: set 'region' in $SAMCONFIG"
+export AWS_REGION="$REGION" AWS_DEFAULT_REGION="$REGION"
+
+output() {
+  aws cloudformation describe-stacks --stack-name "$STACK" \
+    --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue | [0]" --output text
+}
+RULE_SET=$(output ReceiptRuleSetName)
+CONFIG_LOCATION=$(output ConfigLocation)
+DOMAIN=$(output DomainName)
+SENDGRID_URL=$(output SendGridUrl)
+
+# --- SES receipt rule set: CloudFormation cannot make it active ------------
+PENDING=()
+ACTIVE=$(aws ses describe-active-receipt-rule-set --query 'Metadata.Name' --output text)
+if [[ "$ACTIVE" == "$RULE_SET" ]]; then
+  say "SES receipt rule set $RULE_SET is already the active one"
+elif [[ -z "$ACTIVE" || "$ACTIVE" == "None" || "${REPLACE_ACTIVE_RULE_SET:-}" == "1" ]]; then
+  aws ses set-active-receipt-rule-set --rule-set-name "$RULE_SET"
+  say "made SES receipt rule set $RULE_SET the active one in $REGION (done once; later deployments keep it)"
+else
+  PENDING+=("SES receipt rule set '$ACTIVE' is active in $REGION, and a region has only one active set.
+     This stack's set '$RULE_SET' was NOT activated. Either move this stack's rule into '$ACTIVE'
+     by hand, or run 'make deploy REPLACE_ACTIVE_RULE_SET=1' to make '$RULE_SET' active instead
+     (the rules of '$ACTIVE' then stop receiving mail).")
+fi
+
+# --- Configuration ----------------------------------------------------------
+aws s3 cp --only-show-errors --content-type 'application/toml' "$CONFIG" "$CONFIG_LOCATION"
+say "uploaded $CONFIG to $CONFIG_LOCATION (each function reads it at its next cold start)"
+
+# --- What the stack gives, and what is left to do by hand -----------------
+aws cloudformation describe-stacks --stack-name "$STACK" \
+  --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output table
+
+DKIM=$(aws sesv2 get-email-identity --email-identity "$DOMAIN" \
+  --query 'DkimAttributes.Status' --output text 2>/dev/null || echo UNKNOWN)
+if [[ "$DKIM" != "SUCCESS" ]]; then
+  PENDING+=("The domain $DOMAIN is not verified yet (DKIM status: $DKIM). Unless the stack made the
+     records (HostedZoneId), add the MX record and the three DKIM CNAME records shown above at
+     your DNS provider. Verification usually follows within an hour of the records appearing.")
+fi
+if [[ -n "$SENDGRID_URL" && "$SENDGRID_URL" != "None" ]]; then
+  PENDING+=("SendGrid: Settings > Inbound Parse > Add Host & URL. Destination URL:
+     ${SENDGRID_URL/https:\/\//https://USERNAME:PASSWORD@}
+     with the SendGridUsername and SendGridPassword you deployed with, and tick
+     'POST the raw, full MIME message'. Point the receiving domain's MX at mx.sendgrid.net.")
+fi
+PENDING+=("Subscribe to the alert topic (AlertTopicArn above): e-mail subscribers must click the
+     link in the confirmation e-mail; SMS needs the account out of the SNS SMS sandbox, or the
+     phone number verified in it. docs/deploy.md shows filter policies on camera and labels.")
+PENDING+=("The SES sandbox limits sending, not receiving: this stack only receives mail and alerts
+     through SNS, so it needs no SES production access.")
+PENDING+=("A changed $CONFIG is uploaded by the next 'make deploy'; functions already running keep
+     the old one until their next cold start.")
+
+printf '\nStill to do by hand:\n'
+for step in "${PENDING[@]}"; do
+  printf '  - %s\n' "$step"
+done
