@@ -2,15 +2,21 @@
 # `make demo` and `make test` are the two commands a new user needs.
 
 CARGO ?= cargo
+## The five Lambda functions, one crate each under crates/.
+FUNCTIONS := ingest-ses ingest-sendgrid extract-attachments detect-labels notify
+## Python tools (moto and pytest for the end-to-end tests; cfn-lint,
+## cargo-lambda and the zig it cross-compiles with) live in this virtual
+## environment, installed on first use.
+VENV ?= .venv
 
-.PHONY: demo test lint unit bench-detect
+.PHONY: demo test lint unit e2e bench-detect
 
 ## Run the whole pipeline on the bundled sample e-mails, no AWS account.
 demo:
 	$(CARGO) run --release -p ipcam -- process samples/*.eml
 
 ## Everything CI checks.
-test: lint unit validate zips
+test: lint unit e2e validate zips
 
 ## Formatting and lints, warnings as errors.
 lint:
@@ -21,16 +27,26 @@ lint:
 unit:
 	$(CARGO) test --workspace
 
+## The whole AWS pipeline end to end: the Lambda functions (served by
+## cargo-lambda) and the real state machine, on AWS emulated by moto.
+## The functions are built first, one by one as cargo lambda watch builds
+## them, so that a long first build shows its progress.
+e2e: $(VENV)/.e2e-tools
+	for function in $(FUNCTIONS); do $(CARGO) build --bin $$function || exit 1; done
+	$(VENV)/bin/pytest -p no:cacheprovider tests
+
+## The end-to-end test tools (moto, boto3, pytest, cargo-lambda), installed
+## on first use into the venv, added to whatever else it holds.
+$(VENV)/.e2e-tools: tests/requirements.txt
+	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
 # ---------------------------------------------------------------------------
 # AWS: the SAM stack in infra/, its static checks, and the Lambda zips.
 
 .PHONY: validate zips deploy
 
-## The five Lambda functions, one crate each under crates/.
-FUNCTIONS := ingest-ses ingest-sendgrid extract-attachments detect-labels notify
-## Python tools (cfn-lint, cargo-lambda and the zig it cross-compiles with)
-## live in this virtual environment; .ci/run installs them.
-VENV ?= .venv
 ## cargo-lambda finds zig through `python3 -m ziglang`: the venv comes first.
 WITH_VENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 LAMBDA_DIR ?= out/lambda
