@@ -8,7 +8,9 @@ use ipcam_detector_nanodet::{DetectorError, NanoDet};
 fn sample_picture(name: &str) -> Vec<u8> {
     let path = format!("{}/../../samples/{name}", env!("CARGO_MANIFEST_DIR"));
     let raw = std::fs::read(&path).unwrap_or_else(|error| panic!("{path}: {error}"));
-    let mut extraction = ipcam_core::mime::extract_pictures(&raw).expect("a sample e-mail");
+    let mut extraction =
+        ipcam_core::mime::extract_pictures(&raw, &ipcam_core::config::ExtractSettings::default())
+            .expect("a sample e-mail");
     assert_eq!(extraction.pictures.len(), 1, "{name} has one picture");
     extraction.pictures.remove(0).bytes
 }
