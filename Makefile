@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: demo test lint unit
+.PHONY: demo test lint unit bench-extract
 
 ## Run the whole pipeline on the bundled sample e-mails, no AWS account.
 demo:
@@ -20,3 +20,7 @@ lint:
 ## Unit tests of every crate.
 unit:
 	$(CARGO) test --workspace
+
+## Extraction speed and memory against Python's email package (not part of test).
+bench-extract:
+	bench/extract_vs_python.sh

@@ -27,6 +27,11 @@ pub const MAX_STORED_BYTES: usize = 15 * 1024 * 1024;
 /// decoded.
 pub const MOST_PIXELS_DECODED: u64 = 50_000_000;
 
+/// Most pixels a picture may claim per byte it weighs. Camera pictures are
+/// noisy: even a black night frame stays under about 350 pixels a byte in
+/// JPEG or PNG. A file claiming far more is built to blow up when decoded.
+pub const MOST_PIXELS_PER_BYTE: u64 = 1_000;
+
 /// Quality of the JPEGs we write when converting or scaling down: high
 /// enough that detection sees no difference.
 const JPEG_QUALITY: u8 = 88;
@@ -109,6 +114,12 @@ pub fn judge(bytes: &[u8]) -> Result<Judged, String> {
     if u64::from(width) * u64::from(height) > MOST_PIXELS_DECODED {
         return Err(format!(
             "claims {width}x{height} px, more than any camera sends: refused without decoding"
+        ));
+    }
+    if u64::from(width) * u64::from(height) > MOST_PIXELS_PER_BYTE * bytes.len() as u64 {
+        return Err(format!(
+            "claims {width}x{height} px in only {} bytes, which no camera picture does: refused without decoding",
+            bytes.len()
         ));
     }
     if is_cut_off(format, bytes) {
@@ -319,6 +330,19 @@ mod tests {
         let reason = judge(&bomb).unwrap_err();
         assert!(reason.contains("65535x65535"), "{reason}");
         assert!(reason.contains("refused without decoding"), "{reason}");
+    }
+
+    #[test]
+    fn tiny_file_claiming_many_pixels_is_refused_before_decoding() {
+        let mut bomb = jpeg(120, 90);
+        let sof = bomb.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        // 4000x3000 in well under 12 kB.
+        bomb[sof + 5..sof + 9].copy_from_slice(&[0x0B, 0xB8, 0x0F, 0xA0]);
+        let reason = judge(&bomb).unwrap_err();
+        assert!(
+            reason.starts_with("claims 4000x3000 px in only"),
+            "{reason}"
+        );
     }
 
     #[test]
