@@ -9,7 +9,7 @@ FUNCTIONS := ingest-ses ingest-sendgrid extract-attachments detect-labels notify
 ## environment, installed on first use.
 VENV ?= .venv
 
-.PHONY: demo test lint unit e2e bench-detect
+.PHONY: demo test lint unit e2e bench-detect bench-extract
 
 ## Run the whole pipeline on the bundled sample e-mails, no AWS account.
 demo:
@@ -99,3 +99,7 @@ deploy: $(VENV)/.infra-tools
 ## Time of the embedded detector on one 1920x1080 JPEG frame (criterion).
 bench-detect:
 	$(CARGO) bench -p ipcam-detector-nanodet --bench detect
+
+## Extraction speed and memory against Python's email package (not part of test).
+bench-extract:
+	bench/extract_vs_python.sh

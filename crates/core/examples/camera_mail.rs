@@ -693,7 +693,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// the garden, base64 as cameras send them.
 fn write_burst(file: &Path, frames: u64) -> Result<()> {
     let scene = Scene {
-        noise: 10,
+        noise: 8,
         ..Scene::garden(1280, 720)
     };
     let parts: Vec<Part> = (0..frames)
@@ -702,7 +702,7 @@ fn write_burst(file: &Path, frames: u64) -> Result<()> {
             attachment(
                 "image/jpeg",
                 &format!("CH01_{index:03}.jpg"),
-                &scene.with_person(at).with_seed(index + 1).jpeg(75),
+                &scene.with_person(at).with_seed(index + 1).jpeg(72),
                 Encoding::Base64,
             )
         })

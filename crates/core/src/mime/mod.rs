@@ -160,6 +160,12 @@ impl<'a> Selection<'a> {
     /// the header, then an exact copy, then the frame cap; only a part that
     /// may be kept is decoded.
     fn try_keep(&mut self, leaf: walk::Leaf) -> Result<(), String> {
+        if leaf.is_body_text && leaf.mimetype.starts_with("multipart/") {
+            return Err(format!(
+                "a {} section without a boundary: its parts cannot be told apart",
+                leaf.mimetype
+            ));
+        }
         if leaf.is_body_text {
             return Err(format!(
                 "the text of the message ({}), not a picture",

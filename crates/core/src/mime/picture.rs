@@ -8,7 +8,6 @@
 use std::io::Cursor;
 
 use image::codecs::jpeg::JpegEncoder;
-use image::imageops::FilterType;
 use image::{DynamicImage, ImageFormat, ImageReader, Limits};
 use zune_core::colorspace::ColorSpace;
 use zune_core::options::DecoderOptions;
@@ -26,6 +25,11 @@ pub const MAX_STORED_BYTES: usize = 15 * 1024 * 1024;
 /// claims more is a decompression bomb or a damaged file, and is never
 /// decoded.
 pub const MOST_PIXELS_DECODED: u64 = 50_000_000;
+
+/// Most pixels a picture may claim per byte it weighs. Camera pictures are
+/// noisy: even a black night frame stays under about 350 pixels a byte in
+/// JPEG or PNG. A file claiming far more is built to blow up when decoded.
+pub const MOST_PIXELS_PER_BYTE: u64 = 1_000;
 
 /// Quality of the JPEGs we write when converting or scaling down: high
 /// enough that detection sees no difference.
@@ -109,6 +113,12 @@ pub fn judge(bytes: &[u8]) -> Result<Judged, String> {
     if u64::from(width) * u64::from(height) > MOST_PIXELS_DECODED {
         return Err(format!(
             "claims {width}x{height} px, more than any camera sends: refused without decoding"
+        ));
+    }
+    if u64::from(width) * u64::from(height) > MOST_PIXELS_PER_BYTE * bytes.len() as u64 {
+        return Err(format!(
+            "claims {width}x{height} px in only {} bytes, which no camera picture does: refused without decoding",
+            bytes.len()
         ));
     }
     if is_cut_off(format, bytes) {
@@ -243,7 +253,9 @@ fn decode(bytes: &[u8], judged: Judged) -> Result<DynamicImage, String> {
         .map_err(|err| format!("damaged picture: {err}"))
 }
 
-/// Scales a picture down to at most `max_pixels`, keeping its proportions.
+/// Scales a picture down to at most `max_pixels`, keeping its proportions,
+/// by averaging pixel areas: fast on large pictures and sharp enough for
+/// detection.
 fn scale_within(picture: DynamicImage, max_pixels: u64) -> DynamicImage {
     let pixels = u64::from(picture.width()) * u64::from(picture.height());
     if pixels <= max_pixels {
@@ -252,7 +264,7 @@ fn scale_within(picture: DynamicImage, max_pixels: u64) -> DynamicImage {
     let ratio = (max_pixels as f64 / pixels as f64).sqrt();
     let width = ((f64::from(picture.width()) * ratio).floor() as u32).max(1);
     let height = ((f64::from(picture.height()) * ratio).floor() as u32).max(1);
-    picture.resize_exact(width, height, FilterType::Triangle)
+    picture.thumbnail_exact(width, height)
 }
 
 /// Fingerprints a JPEG from its brightness alone: decoding only the luma
@@ -319,6 +331,19 @@ mod tests {
         let reason = judge(&bomb).unwrap_err();
         assert!(reason.contains("65535x65535"), "{reason}");
         assert!(reason.contains("refused without decoding"), "{reason}");
+    }
+
+    #[test]
+    fn tiny_file_claiming_many_pixels_is_refused_before_decoding() {
+        let mut bomb = jpeg(120, 90);
+        let sof = bomb.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        // 4000x3000 in well under 12 kB.
+        bomb[sof + 5..sof + 9].copy_from_slice(&[0x0B, 0xB8, 0x0F, 0xA0]);
+        let reason = judge(&bomb).unwrap_err();
+        assert!(
+            reason.starts_with("claims 4000x3000 px in only"),
+            "{reason}"
+        );
     }
 
     #[test]

@@ -342,3 +342,26 @@ fn envelope_reads_sender_recipients_and_subject() {
     assert_eq!(envelope.to, vec!["alerts@cams.example.com"]);
     assert_eq!(envelope.subject.as_deref(), Some("Dahua motion alarm"));
 }
+
+#[test]
+fn multipart_without_boundary_says_why_nothing_was_found() {
+    let raw = b"Subject: x\r\nContent-Type: multipart/mixed\r\n\r\n--a\r\nContent-Type: image/jpeg\r\n\r\nxx\r\n--a--\r\n";
+    let found = extract_pictures(raw, &ExtractSettings::default()).unwrap();
+    assert!(found.pictures.is_empty());
+    assert_eq!(
+        found.skipped[0].reason,
+        "a multipart/mixed section without a boundary: its parts cannot be told apart"
+    );
+}
+
+/// Found by `cargo fuzz`: a picture claiming tens of megapixels took over
+/// 10 s to scale down with a resampling filter; area averaging is used now.
+#[test]
+fn fuzz_timeout_downscale_of_a_large_picture_stays_within_budget() {
+    let found = extract("fuzz_timeout_downscale_of_a_large_picture.eml");
+    let budget = ExtractSettings::default().max_pixels.0;
+    for picture in &found.pictures {
+        assert!(u64::from(picture.width) * u64::from(picture.height) <= budget);
+    }
+    assert!(!found.skipped.is_empty() || !found.pictures.is_empty());
+}

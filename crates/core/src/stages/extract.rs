@@ -67,3 +67,88 @@ pub async fn extract_attachments(
         skipped: extraction.skipped,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::local::FolderStore;
+    use crate::contract::{Event, Source};
+    use sha2::{Digest, Sha256};
+
+    /// A folder store in a fresh temporary folder holding one fixture
+    /// message, and the execution input that points at it.
+    fn store_with(fixture: &str, test: &str) -> (FolderStore, ExecutionInput) {
+        let root =
+            std::env::temp_dir().join(format!("ipcam-extract-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let message = ObjectRef {
+            bucket: "mail".into(),
+            key: format!("incoming/{fixture}"),
+        };
+        let source = format!(
+            "{}/tests/fixtures/mail/{fixture}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::create_dir_all(root.join("mail/incoming")).unwrap();
+        std::fs::copy(source, root.join("mail").join(&message.key)).unwrap();
+        let input = ExecutionInput {
+            version: CONTRACT_VERSION,
+            event: Event {
+                id: "evt-1".into(),
+                source: Source::Local,
+                message,
+                from: Some("camera@cams.example.com".into()),
+                to: vec!["alerts@cams.example.com".into()],
+                subject: Some("burst".into()),
+                received_at: "2026-11-29T10:00:00Z".into(),
+            },
+        };
+        (FolderStore::new(root), input)
+    }
+
+    #[tokio::test]
+    async fn burst_is_stored_once_per_scene_with_the_digest_of_the_stored_bytes() {
+        let (store, input) = store_with("burst_of_four_two_near_duplicates.eml", "burst");
+        let config = Config::parse("").unwrap();
+        let extracted = extract_attachments(input, &config, &store).await.unwrap();
+        let keys: Vec<_> = extracted.frames.iter().map(|f| f.key.as_str()).collect();
+        assert_eq!(keys, ["frames/evt-1/0.jpg", "frames/evt-1/1.jpg"]);
+        for frame in &extracted.frames {
+            let stored = store.get(&frame.object()).await.unwrap();
+            assert_eq!(frame.size, stored.len() as u64);
+            assert_eq!(frame.sha256, hex::encode(Sha256::digest(&stored)));
+        }
+        let near: Vec<_> = extracted
+            .skipped
+            .iter()
+            .filter(|s| s.reason.starts_with("near-duplicate"))
+            .map(|s| s.filename.as_str())
+            .collect();
+        assert_eq!(near, ["burst_2.jpg", "burst_4.jpg"]);
+    }
+
+    #[tokio::test]
+    async fn frame_cap_comes_from_the_extract_table() {
+        let (store, input) = store_with("twelve_distinct_frames_over_the_cap.eml", "cap");
+        let config = Config::parse("[extract]\nmax_frames = 2\n").unwrap();
+        let extracted = extract_attachments(input, &config, &store).await.unwrap();
+        assert_eq!(extracted.frames.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn message_over_the_size_limit_is_invalid_input() {
+        let (store, input) = store_with("gif_bmp_webp_converted_to_jpeg.eml", "size");
+        let mut config = Config::parse("").unwrap();
+        config.extract.max_message_mb = crate::config::Bounded(1);
+        let big = vec![b'x'; 1_200_000];
+        store
+            .put(&input.event.message, big, "message/rfc822")
+            .await
+            .unwrap();
+        let err = extract_attachments(input, &config, &store)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, StageErrorKind::InvalidInput);
+        assert!(err.message.contains("max_message_mb"), "{err}");
+    }
+}

@@ -1,0 +1,68 @@
+"""Runs `ipcam extract --json` and the least Python extractor on the same
+message several times each, and prints the median wall time of each whole
+process, their ratio, and the peak memory (max RSS) of each.
+
+usage: extract_vs_python.py IPCAM MESSAGE RUNS [CONFIG]
+"""
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def wall_times(command, runs):
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def peak_rss_kb(command):
+    finished = subprocess.run(
+        ["/usr/bin/time", "-v", *command],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", finished.stderr)
+    return int(found.group(1))
+
+
+def main(ipcam, message, runs, config=None):
+    runs = int(runs)
+    size = os.path.getsize(message)
+    rust = [ipcam, "extract", message, "--json"]
+    if config:
+        rust += ["--config", config]
+    python = [sys.executable, os.path.join(HERE, "least_python_extract.py"), message]
+
+    extracted = json.loads(subprocess.run(rust, check=True, capture_output=True).stdout)
+    python_count = int(subprocess.run(python, check=True, capture_output=True).stdout)
+    print(
+        f"message: {size / 1e6:.1f} MB; ipcam kept {len(extracted['frames'])} frames and "
+        f"skipped {len(extracted['skipped'])} parts; Python decoded {python_count} pictures"
+    )
+
+    rust_median = statistics.median(wall_times(rust, runs))
+    python_median = statistics.median(wall_times(python, runs))
+    rust_rss = peak_rss_kb(rust)
+    python_rss = peak_rss_kb(python)
+    print(f"ipcam extract --json : median {rust_median * 1000:8.1f} ms over {runs} runs, peak RSS {rust_rss / 1024:6.1f} MB")
+    print(f"python email package : median {python_median * 1000:8.1f} ms over {runs} runs, peak RSS {python_rss / 1024:6.1f} MB")
+    print(f"speed-up: {python_median / rust_median:.1f}x (target 10x)")
+    print(
+        f"ipcam peak memory: {rust_rss * 1024 / size:.2f}x the message size (target below 3x)"
+    )
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
