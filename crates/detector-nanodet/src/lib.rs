@@ -9,6 +9,7 @@
 //! The model is compiled into the binary: nothing is downloaded when building
 //! or running. See `models/NOTICE` for where it comes from.
 
+mod decode;
 mod labels;
 mod postprocess;
 mod preprocess;
@@ -101,18 +102,13 @@ impl NanoDet {
         image_bytes: &[u8],
         min_confidence: f32,
     ) -> Result<Vec<Label>, DetectorError> {
-        let picture = image::load_from_memory(image_bytes)
-            .map_err(|error| DetectorError::NotAPicture(error.to_string()))?
-            .into_rgb8();
-        let (width, height) = picture.dimensions();
-        if width == 0 || height == 0 {
-            return Err(DetectorError::NotAPicture("the picture is empty".into()));
-        }
+        let picture = decode::decode_rgb(image_bytes, INPUT_SIZE)
+            .map_err(|error| DetectorError::NotAPicture(error.to_string()))?;
         let input = preprocess::to_input(
             preprocess::Rgb {
-                width: width as usize,
-                height: height as usize,
-                pixels: picture.as_raw(),
+                width: picture.width,
+                height: picture.height,
+                pixels: &picture.pixels,
             },
             INPUT_SIZE,
         );
