@@ -5,9 +5,10 @@ CARGO ?= cargo
 
 .PHONY: demo test lint unit bench-detect
 
-## Run the whole pipeline on the bundled sample e-mails, no AWS account.
+## Run the whole pipeline on the bundled sample e-mails, no AWS account:
+## which e-mails alerted, on what, and the annotated pictures in out/.
 demo:
-	$(CARGO) run --release -p ipcam -- process samples/*.eml
+	$(CARGO) run --release -p ipcam -- process --out out samples/*.eml
 
 ## Everything CI checks.
 test: lint unit
