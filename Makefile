@@ -11,9 +11,10 @@ VENV ?= .venv
 
 .PHONY: demo test lint unit e2e bench-detect bench-extract
 
-## Run the whole pipeline on the bundled sample e-mails, no AWS account.
+## Run the whole pipeline on the bundled sample e-mails, no AWS account:
+## which e-mails alerted, on what, and the annotated pictures in out/.
 demo:
-	$(CARGO) run --release -p ipcam -- process samples/*.eml
+	$(CARGO) run --release -p ipcam -- process --out out samples/*.eml
 
 ## Everything CI checks.
 test: lint unit e2e validate zips

@@ -136,6 +136,10 @@ impl Notifier for LocalNotifier {
         if let Some(webhook) = &self.webhook {
             webhook.post(&record).await?;
         }
+        // Delivered everywhere: no retry will come, so the key can go.
+        if let Ok(mut written) = self.written_locally.lock() {
+            written.remove(&key);
+        }
         Ok(id)
     }
 }
@@ -184,12 +188,24 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_retried_alert_is_written_once() {
+    async fn an_alert_retried_for_the_webhook_is_written_to_the_file_once() {
         let path = temp_path("retried.jsonl");
         let _ = std::fs::remove_file(&path);
-        let notifier = LocalNotifier::new(Terminal::Off, Some(path.clone()), None);
-        notifier.publish(&person_at_frontdoor("m1")).await.unwrap();
-        notifier.publish(&person_at_frontdoor("m1")).await.unwrap();
+        // A port that was free a moment ago: the webhook is down.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let hook = Webhook::new(&format!("http://127.0.0.1:{port}/hook")).unwrap();
+        let notifier = LocalNotifier::new(Terminal::Off, Some(path.clone()), Some(hook));
+        for _attempt in 0..2 {
+            let err = notifier
+                .publish(&person_at_frontdoor("m1"))
+                .await
+                .unwrap_err();
+            assert!(matches!(err, PortError::Transient(_)), "{err}");
+        }
         assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
         std::fs::remove_file(path).unwrap();
     }
