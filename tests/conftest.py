@@ -1,0 +1,627 @@
+"""Emulated AWS for the end-to-end tests.
+
+The real pieces run: the five Lambda binaries (served by `cargo lambda
+watch`, built from this workspace), the real state machine definition
+(`statemachine/pipeline.asl.json`, executed by moto's Step Functions
+interpreter), and the real SDK calls of the functions against moto's S3, SNS,
+SQS, Step Functions and Lambda APIs.
+
+Two edges cannot be reached here and are replaced, narrowly:
+
+* Lambda: moto without Docker only echoes a payload. Its invoke is replaced
+  by a call to the Lambda Invoke API of `cargo lambda watch`, and a function
+  error is reported the way Lambda reports it (status 200, header
+  `X-Amz-Function-Error: Unhandled`, the `{"errorType", "errorMessage"}`
+  payload), which is what the state machine's `Retry` and `Catch` read.
+* Rekognition: moto answers DetectLabels with one canned label. Each test
+  says what Rekognition sees in which stored frame (`EmulatedRekognition`),
+  and can make it throttle; every call is recorded.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+from unittest import mock
+
+import boto3
+import pytest
+from botocore.config import Config as BotoConfig
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.exceptions import JsonRESTError
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.rekognition.responses import RekognitionResponse
+from moto.s3.exceptions import MissingBucket
+from moto.s3.models import s3_backends
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "fixtures"
+STATE_MACHINE_DEFINITION = REPO / "statemachine" / "pipeline.asl.json"
+
+REGION = "us-east-1"
+# moto's account for any access key it does not know.
+ACCOUNT = "123456789012"
+BUCKET = "ipcam-mail"
+CONFIG_KEY = "config/ipcam.toml"
+INCOMING_PREFIX = "incoming/"
+STATE_MACHINE_NAME = "ipcam-pipeline"
+STATE_MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STATE_MACHINE_NAME}"
+TOPIC_NAME = "ipcam-alerts"
+TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC_NAME}"
+ALERT_QUEUE_NAME = "ipcam-alerts-inbox"
+LAMBDA_ROLE_NAME = "ipcam-lambda"
+SENDGRID_USERNAME = "sendgrid"
+SENDGRID_PASSWORD = "inbound-parse-test-password"
+
+# The Lambda functions, named after their crates (`cargo lambda watch`
+# serves each binary under its own name).
+FUNCTIONS = (
+    "ingest-ses",
+    "ingest-sendgrid",
+    "extract-attachments",
+    "detect-labels",
+    "notify",
+)
+
+# The `${...}` substitutions of the state machine definition.
+DEFINITION_SUBSTITUTIONS = {
+    "ExtractAttachmentsFunctionArn": "extract-attachments",
+    "DetectLabelsFunctionArn": "detect-labels",
+    "NotifyFunctionArn": "notify",
+}
+
+# The configuration the functions read from s3://BUCKET/CONFIG_KEY.
+CONFIG_TOML = """\
+[defaults]
+labels = ["person", "car"]
+min_confidence = 70
+
+[[cameras]]
+name = "frontdoor"
+from = "frontdoor@cams.example.com"
+labels = ["person"]
+min_confidence = 70
+"""
+
+# What the deployed stack gives every function; the same values go to the
+# functions created in moto and to the processes `cargo lambda watch` runs.
+FUNCTION_ENVIRONMENT = {
+    "IPCAM_BUCKET": BUCKET,
+    "IPCAM_CONFIG_KEY": CONFIG_KEY,
+    "IPCAM_INCOMING_PREFIX": INCOMING_PREFIX,
+    "IPCAM_STATE_MACHINE_ARN": STATE_MACHINE_ARN,
+    "IPCAM_TOPIC_ARN": TOPIC_ARN,
+    "IPCAM_SENDGRID_USERNAME": SENDGRID_USERNAME,
+    "IPCAM_SENDGRID_PASSWORD": SENDGRID_PASSWORD,
+}
+
+# Long enough for `cargo run` to finish a build left incomplete.
+INVOKE_TIMEOUT_SECONDS = 900
+EXECUTION_TIMEOUT_SECONDS = 120
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"cargo lambda watch exited:\n{log.read_text()[-4000:]}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"cargo lambda watch did not listen on {port}:\n{log.read_text()[-4000:]}")
+
+
+# --- Rekognition -----------------------------------------------------------
+
+
+@dataclass
+class DetectLabelsCall:
+    """One DetectLabels request as Rekognition received it."""
+
+    bucket: str
+    key: str
+    min_confidence: float | None
+    answer: str  # "labels" or the error code returned
+
+
+@dataclass
+class _Sight:
+    key_pattern: str
+    labels: list[dict[str, Any]]
+    throttles_left: int
+
+
+class EmulatedRekognition:
+    """DetectLabels as a test scripts it.
+
+    `sees(key_pattern, labels)` says what Rekognition finds in the frames
+    stored under keys matching the pattern (fnmatch); labels are written in
+    Rekognition's own JSON shape. `throttle_first=N` answers the first N calls
+    for those frames with ThrottlingException. Like Rekognition, it reads the
+    frame from S3: a missing object or one that is neither JPEG nor PNG is an
+    error, and labels under the request's MinConfidence are left out. A frame
+    no test spoke of shows nothing.
+    """
+
+    def __init__(self) -> None:
+        self._sights: list[_Sight] = []
+        self.calls: list[DetectLabelsCall] = []
+
+    def sees(self, key_pattern: str, labels: list[dict[str, Any]], *, throttle_first: int = 0) -> None:
+        self._sights.append(_Sight(key_pattern, labels, throttle_first))
+
+    def detect_labels(self, request: dict[str, Any]) -> dict[str, Any]:
+        s3_object = request.get("Image", {}).get("S3Object", {})
+        bucket, key = s3_object.get("Bucket", ""), s3_object.get("Name", "")
+        min_confidence = request.get("MinConfidence")
+        call = DetectLabelsCall(bucket, key, min_confidence, "labels")
+        self.calls.append(call)
+
+        sight = next((s for s in self._sights if fnmatch.fnmatchcase(key, s.key_pattern)), None)
+        if sight is not None and sight.throttles_left > 0:
+            sight.throttles_left -= 1
+            call.answer = "ThrottlingException"
+            raise JsonRESTError("ThrottlingException", "Rate exceeded")
+        picture = _stored_object(bucket, key)
+        if picture is None:
+            call.answer = "InvalidS3ObjectException"
+            raise JsonRESTError(
+                "InvalidS3ObjectException",
+                "Unable to get object metadata from S3. Check object key, region and/or access permissions.",
+            )
+        if not picture.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")):
+            call.answer = "InvalidImageFormatException"
+            raise JsonRESTError("InvalidImageFormatException", "Request has unsupported image format")
+
+        labels = sight.labels if sight is not None else []
+        floor = min_confidence if min_confidence is not None else 55.0
+        kept = [label for label in labels if label["Confidence"] >= floor]
+        return {"Labels": kept[: request.get("MaxLabels", 1000)], "LabelModelVersion": "3.0"}
+
+
+def _stored_object(bucket: str, key: str) -> bytes | None:
+    try:
+        stored = s3_backends[ACCOUNT]["aws"].get_object(bucket, key)
+    except MissingBucket:
+        return None
+    return stored.value if stored is not None else None
+
+
+# --- Lambda ----------------------------------------------------------------
+
+
+def _is_lambda_error_payload(payload: bytes) -> bool:
+    try:
+        document = json.loads(payload)
+    except ValueError:
+        return False
+    return isinstance(document, dict) and "errorType" in document
+
+
+def _invoke_through(runtime_url: str):
+    """moto's Lambda invoke, answered by the function served by cargo lambda."""
+
+    def invoke(backend: LambdaSimpleBackend, function_name, qualifier, body, headers, response_headers):
+        function = backend.get_function(function_name, qualifier)
+        payload = body.encode() if isinstance(body, str) else (body or b"{}")
+        request = urllib.request.Request(
+            f"{runtime_url}/2015-03-31/functions/{function.function_name}/invocations",
+            data=payload,
+            method="POST",
+            headers={"content-type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=INVOKE_TIMEOUT_SECONDS) as answer:
+                return answer.read()
+        except urllib.error.HTTPError as failure:
+            # cargo lambda answers 500 with the runtime's error payload when
+            # the handler fails; Lambda answers 200 and flags it in a header.
+            error_payload = failure.read()
+            if not _is_lambda_error_payload(error_payload):
+                raise RuntimeError(
+                    f"cargo lambda watch answered {failure.code} for {function.function_name}: "
+                    f"{error_payload[:2000]!r}"
+                ) from failure
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return error_payload
+
+    return invoke
+
+
+# --- the services ----------------------------------------------------------
+
+
+@dataclass
+class Services:
+    """moto and cargo lambda watch, shared by every test of a session."""
+
+    endpoint: str
+    runtime_url: str
+    function_log: Path
+    rekognition: EmulatedRekognition = field(default_factory=EmulatedRekognition)
+    function_log_offset: int = 0
+
+    def mark_function_log(self) -> None:
+        self.function_log_offset = self.function_log.stat().st_size
+
+    def function_log_since_mark(self) -> str:
+        with self.function_log.open("rb") as log:
+            log.seek(self.function_log_offset)
+            return log.read().decode(errors="replace")
+
+    def client(self, service: str):
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            # A retried Invoke would run a function twice: never retry here.
+            config=BotoConfig(retries={"total_max_attempts": 1}, read_timeout=INVOKE_TIMEOUT_SECONDS),
+        )
+
+    def post(self, path: str, document: dict[str, Any] | None = None) -> None:
+        request = urllib.request.Request(
+            f"{self.endpoint}{path}",
+            data=json.dumps(document or {}).encode(),
+            method="POST",
+            headers={"content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30):
+            pass
+
+
+def _cargo_lambda() -> str:
+    beside_python = Path(sys.executable).parent / "cargo-lambda"
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("cargo-lambda")
+    if found is None:
+        raise RuntimeError("cargo-lambda is not installed: run `make e2e`, which installs it")
+    return found
+
+
+def _function_process_environment(endpoint: str) -> dict[str, str]:
+    environment = dict(os.environ)
+    environment.update(FUNCTION_ENVIRONMENT)
+    environment.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "RUST_LOG": environment.get("RUST_LOG", "info"),
+        }
+    )
+    return environment
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    moto_port, runtime_port = free_port(), free_port()
+    endpoint = f"http://127.0.0.1:{moto_port}"
+    runtime_url = f"http://127.0.0.1:{runtime_port}"
+    log = tmp_path_factory.mktemp("cargo-lambda") / "watch.log"
+    started = Services(endpoint=endpoint, runtime_url=runtime_url, function_log=log)
+
+    def detect_labels(response: RekognitionResponse) -> str:
+        return json.dumps(started.rekognition.detect_labels(json.loads(response.body)))
+
+    # The state machine's tasks reach Lambda through moto's own port.
+    os.environ["MOTO_PORT"] = str(moto_port)
+    patches = [
+        mock.patch.object(LambdaSimpleBackend, "invoke", _invoke_through(runtime_url)),
+        mock.patch.object(RekognitionResponse, "detect_labels", detect_labels),
+    ]
+    for patch in patches:
+        patch.start()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+    server.start()
+    started.post(
+        "/moto-api/config",
+        {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}},
+    )
+
+    environment = _function_process_environment(endpoint)
+    # Build what `cargo lambda watch` runs (`cargo run --bin NAME`, same
+    # profile, same target directory), so that no invoke waits for a build.
+    for name in FUNCTIONS:
+        subprocess.run(["cargo", "build", "--bin", name], cwd=REPO, env=environment, check=True)
+    with log.open("wb") as log_file:
+        watch = subprocess.Popen(
+            [
+                _cargo_lambda(),
+                "lambda",
+                "watch",
+                "--invoke-address",
+                "127.0.0.1",
+                "--invoke-port",
+                str(runtime_port),
+                "--ignore-changes",
+            ],
+            cwd=REPO,
+            env=environment,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_for_port(runtime_port, watch, log, timeout=60)
+        yield started
+    finally:
+        os.killpg(watch.pid, signal.SIGTERM)
+        try:
+            watch.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(watch.pid, signal.SIGKILL)
+            watch.wait()
+        server.stop()
+        for patch in patches:
+            patch.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A failed test's report shows what the functions logged meanwhile."""
+    outcome = yield
+    report = outcome.get_result()
+    services = getattr(item, "funcargs", {}).get("services")
+    if report.failed and report.when == "call" and services is not None:
+        report.sections.append(("function logs (cargo lambda watch)", services.function_log_since_mark()))
+
+
+# --- one test's AWS account ------------------------------------------------
+
+
+@dataclass
+class Alert:
+    """One message the alert topic delivered to the subscribed queue."""
+
+    body: dict[str, Any]
+    attributes: dict[str, str]
+
+
+class EmulatedAws:
+    """A fresh account with the pipeline's stack deployed, and what a test
+    needs to drive it and to look at what AWS holds afterwards."""
+
+    bucket = BUCKET
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.s3 = services.client("s3")
+        self.sfn = services.client("stepfunctions")
+        self.sqs = services.client("sqs")
+        self.lambda_ = services.client("lambda")
+        self.queue_url = ""
+
+    def deploy(self) -> None:
+        iam, sns = self.services.client("iam"), self.services.client("sns")
+        self.s3.create_bucket(Bucket=BUCKET)
+        self.s3.put_object(Bucket=BUCKET, Key=CONFIG_KEY, Body=CONFIG_TOML.encode())
+
+        sns.create_topic(Name=TOPIC_NAME)
+        self.queue_url = self.sqs.create_queue(QueueName=ALERT_QUEUE_NAME)["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        sns.subscribe(
+            TopicArn=TOPIC_ARN,
+            Protocol="sqs",
+            Endpoint=queue_arn,
+            Attributes={"RawMessageDelivery": "true"},
+        )
+
+        role_arn = iam.create_role(
+            RoleName=LAMBDA_ROLE_NAME,
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+        )["Role"]["Arn"]
+        function_arns = {}
+        for name in FUNCTIONS:
+            function_arns[name] = self.lambda_.create_function(
+                FunctionName=name,
+                Runtime="provided.al2023",
+                Architectures=["arm64"],
+                Handler="bootstrap",
+                Role=role_arn,
+                # The code runs in cargo lambda watch; moto needs some bytes.
+                Code={"ZipFile": b"served by cargo lambda watch"},
+                Environment={"Variables": FUNCTION_ENVIRONMENT},
+            )["FunctionArn"]
+
+        definition = STATE_MACHINE_DEFINITION.read_text()
+        for placeholder, function in DEFINITION_SUBSTITUTIONS.items():
+            definition = definition.replace(f"${{{placeholder}}}", function_arns[function])
+        assert "${" not in definition, "a substitution of the state machine was not replaced"
+        self.sfn.create_state_machine(
+            name=STATE_MACHINE_NAME, definition=definition, roleArn=role_arn, type="STANDARD"
+        )
+
+    # Driving the pipeline.
+
+    def store_message(self, key: str, raw: bytes) -> None:
+        self.s3.put_object(Bucket=BUCKET, Key=key, Body=raw)
+
+    def invoke(self, function: str, event: dict[str, Any]) -> tuple[Any, str | None]:
+        """Invokes a function through the Lambda API: its answer, and the
+        function error flag (`Unhandled`) if it failed."""
+        response = self.lambda_.invoke(FunctionName=function, Payload=json.dumps(event).encode())
+        return json.loads(response["Payload"].read()), response.get("FunctionError")
+
+    def receive_by_ses(self, raw_message: bytes, receipt_event: dict[str, Any]) -> dict[str, Any]:
+        """What SES does with a received message: its S3 action stores it
+        under the incoming prefix, then its Lambda action invokes ingest-ses
+        with the receipt event. Returns the function's answer."""
+        self.store_message(self.incoming_key(receipt_event), raw_message)
+        answer, error = self.invoke("ingest-ses", receipt_event)
+        assert error is None, f"ingest-ses failed: {answer}"
+        return answer
+
+    @staticmethod
+    def incoming_key(receipt_event: dict[str, Any]) -> str:
+        return INCOMING_PREFIX + receipt_event["Records"][0]["ses"]["mail"]["messageId"]
+
+    def post_to_sendgrid_endpoint(self, raw_message: bytes, authorization: str | None) -> dict[str, Any]:
+        """A SendGrid Inbound Parse post in raw mode, as API Gateway (HTTP
+        API, payload format 2.0) hands it to ingest-sendgrid: a base64
+        multipart/form-data body whose `email` field holds the whole message.
+        Returns the function's HTTP answer."""
+        answer, error = self.invoke("ingest-sendgrid", _sendgrid_raw_post(raw_message, authorization))
+        assert error is None, f"ingest-sendgrid failed: {answer}"
+        return answer
+
+    @staticmethod
+    def sendgrid_authorization(password: str = SENDGRID_PASSWORD) -> str:
+        """The basic-auth header SendGrid sends for credentials written into
+        the Inbound Parse URL."""
+        token = base64.b64encode(f"{SENDGRID_USERNAME}:{password}".encode()).decode()
+        return f"Basic {token}"
+
+    # What AWS holds afterwards.
+
+    def executions(self) -> list[dict[str, Any]]:
+        return self.sfn.list_executions(stateMachineArn=STATE_MACHINE_ARN)["executions"]
+
+    def finished_execution(self, execution_arn: str) -> dict[str, Any]:
+        deadline = time.monotonic() + EXECUTION_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            execution = self.sfn.describe_execution(executionArn=execution_arn)
+            if execution["status"] != "RUNNING":
+                return execution
+            time.sleep(0.1)
+        raise AssertionError(f"execution {execution_arn} still running after {EXECUTION_TIMEOUT_SECONDS} s")
+
+    def the_only_execution(self) -> dict[str, Any]:
+        """The one execution started, once it has finished."""
+        executions = self.executions()
+        assert len(executions) == 1, f"expected one execution, found {executions}"
+        return self.finished_execution(executions[0]["executionArn"])
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        return self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+
+    def alerts(self) -> list[Alert]:
+        """Every message the topic delivered to the subscribed queue."""
+        alerts = []
+        while True:
+            received = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=10,
+                MessageAttributeNames=["All"],
+                WaitTimeSeconds=0,
+            ).get("Messages", [])
+            if not received:
+                return alerts
+            for message in received:
+                attributes = {
+                    name: value.get("StringValue", "")
+                    for name, value in message.get("MessageAttributes", {}).items()
+                }
+                alerts.append(Alert(json.loads(message["Body"]), attributes))
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def object_keys(self) -> list[str]:
+        listing = self.s3.list_objects_v2(Bucket=BUCKET)
+        return sorted(item["Key"] for item in listing.get("Contents", []))
+
+
+@pytest.fixture
+def rekognition(services: Services) -> EmulatedRekognition:
+    services.rekognition = EmulatedRekognition()
+    return services.rekognition
+
+
+@pytest.fixture
+def aws(services: Services, rekognition: EmulatedRekognition) -> EmulatedAws:
+    """A freshly reset emulated account with the stack deployed."""
+    services.post("/moto-api/reset")
+    services.mark_function_log()
+    account = EmulatedAws(services)
+    account.deploy()
+    return account
+
+
+def _sendgrid_raw_post(raw_message: bytes, authorization: str | None) -> dict[str, Any]:
+    boundary = "xYzZY"
+    fields = [
+        ("to", b"alerts@cams.example.com"),
+        ("from", b"FrontDoor Camera <frontdoor@cams.example.com>"),
+        ("subject", b"Motion Detection Alarm: FrontDoor"),
+        ("envelope", b'{"to":["alerts@cams.example.com"],"from":"frontdoor@cams.example.com"}'),
+        ("charsets", b'{"to":"UTF-8","from":"UTF-8","subject":"UTF-8"}'),
+        ("SPF", b"pass"),
+        ("email", raw_message),
+    ]
+    body = b""
+    for name, value in fields:
+        body += f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+        body += value + b"\r\n"
+    body += f"--{boundary}--\r\n".encode()
+    headers = {
+        "content-type": f"multipart/form-data; boundary={boundary}",
+        "content-length": str(len(body)),
+        "host": "inbound.cams.example.com",
+        "user-agent": "Sendlib/1.0 inbound.cams.example.com",
+    }
+    if authorization is not None:
+        headers["authorization"] = authorization
+    return {
+        "version": "2.0",
+        "routeKey": "POST /sendgrid",
+        "rawPath": "/sendgrid",
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": ACCOUNT,
+            "apiId": "a1b2c3d4e5",
+            "domainName": "inbound.cams.example.com",
+            "domainPrefix": "inbound",
+            "http": {
+                "method": "POST",
+                "path": "/sendgrid",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "167.89.117.8",
+                "userAgent": "Sendlib/1.0 inbound.cams.example.com",
+            },
+            "requestId": "Nq3xYh2voAMEbvQ=",
+            "routeKey": "POST /sendgrid",
+            "stage": "$default",
+            "time": "29/Nov/2026:06:41:09 +0000",
+            "timeEpoch": 1795761669000,
+        },
+        "body": base64.b64encode(body).decode(),
+        "isBase64Encoded": True,
+    }
