@@ -83,12 +83,17 @@ async fn handle(
                 );
             }
         }
-        let outcome = match &outcome {
-            Ingested::Started(_) => "started".to_string(),
-            Ingested::Duplicate => "duplicate".to_string(),
-            Ingested::Rejected(rejection) => format!("rejected: {}", rejection.reason.name()),
-        };
-        outcomes.push(json!({ "messageId": message_id, "outcome": outcome }));
+        outcomes.push(match &outcome {
+            Ingested::Started(arn) => {
+                json!({ "messageId": message_id, "outcome": "Started", "execution": arn })
+            }
+            Ingested::Duplicate => json!({ "messageId": message_id, "outcome": "Duplicate" }),
+            Ingested::Rejected(rejection) => json!({
+                "messageId": message_id,
+                "outcome": "Rejected",
+                "reason": rejection.reason.name(),
+            }),
+        });
     }
     Ok(json!({ "disposition": "CONTINUE", "messages": outcomes }))
 }

@@ -5,7 +5,7 @@ use super::admission::{self, Arrival, Check};
 use super::{start, Ingested};
 use crate::config::Config;
 use crate::contract::{Event, ObjectRef, Source};
-use crate::ports::{Executions, ObjectStore};
+use crate::ports::{Executions, ObjectStore, PortError};
 use crate::stages::{StageError, StageErrorKind};
 
 /// What the SES receipt event says of one message.
@@ -92,12 +92,19 @@ pub async fn ingest_ses(
         bucket: storage.bucket.clone(),
         key: format!("{}{}", storage.prefix, delivery.message_id),
     };
-    let size = store
-        .size(&message)
-        .await
-        .map_err(|err| StageError::from_port("looking up the stored message", err))?;
-    if let Err(rejection) = admission::check_size(config, size) {
-        return Ok(Ingested::Rejected(rejection));
+    // A message the S3 action did not store still starts its execution:
+    // extraction then fails on it in the open, where the failed-execution
+    // alarm and the console show it, rather than in this function's log.
+    match store.size(&message).await {
+        Ok(size) => {
+            if let Err(rejection) = admission::check_size(config, size) {
+                return Ok(Ingested::Rejected(rejection));
+            }
+        }
+        Err(PortError::NotFound(detail)) => {
+            tracing::warn!(key = %message.key, "the stored message is missing: {detail}");
+        }
+        Err(err) => return Err(StageError::from_port("looking up the stored message", err)),
     }
     let event = Event {
         id: delivery.message_id.clone(),
@@ -118,7 +125,7 @@ mod tests {
 
     use super::*;
     use crate::contract::ExecutionInput;
-    use crate::ports::{PortError, Started};
+    use crate::ports::Started;
     use crate::stages::ingest::RejectReason;
 
     /// Stored message sizes by key.
@@ -286,18 +293,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn message_the_s3_action_did_not_store_is_not_found() {
+    async fn message_the_s3_action_did_not_store_still_starts_so_its_failure_shows() {
         let config = Config::parse("").unwrap();
-        let err = ingest_ses(
+        let executions = Recorded::default();
+        let outcome = ingest_ses(
             &config,
             &delivery("a@b.example"),
             &storage(),
             &Sizes::default(),
-            &Recorded::default(),
+            &executions,
         )
         .await
-        .unwrap_err();
-        assert_eq!(err.kind, StageErrorKind::NotFound);
+        .unwrap();
+        assert!(matches!(outcome, Ingested::Started(_)), "{outcome:?}");
+        assert_eq!(executions.0.lock().unwrap().len(), 1);
     }
 
     #[test]
