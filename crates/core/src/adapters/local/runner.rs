@@ -290,9 +290,18 @@ pub(crate) mod tests {
         }
     }
 
-    /// A PNG of the given size, as a camera might attach.
-    fn png(width: u32, height: u32) -> Vec<u8> {
-        let picture = image::RgbImage::from_pixel(width, height, image::Rgb([90, 120, 60]));
+    /// A PNG as a camera might attach: a dull scene with a bright figure
+    /// standing at a place of its own for each frame, so that extraction
+    /// keeps every frame of the burst as a different moment.
+    fn png(width: u32, height: u32, frame: u32) -> Vec<u8> {
+        let picture = image::RgbImage::from_fn(width, height, |x, y| {
+            let figure = (frame * 50..frame * 50 + 30).contains(&x) && (20..100).contains(&y);
+            if figure {
+                image::Rgb([250, 240, 230])
+            } else {
+                image::Rgb([90, 120, 60])
+            }
+        });
         let mut bytes = std::io::Cursor::new(Vec::new());
         picture
             .write_to(&mut bytes, image::ImageFormat::Png)
@@ -308,7 +317,7 @@ pub(crate) mod tests {
         );
         for (index, file) in files.iter().enumerate() {
             let body =
-                base64::engine::general_purpose::STANDARD.encode(png(160 + index as u32, 120));
+                base64::engine::general_purpose::STANDARD.encode(png(160, 120, index as u32));
             mail.push_str(&format!(
                 "--b\r\nContent-Type: image/png; name=\"{file}\"\r\nContent-Disposition: attachment; filename=\"{file}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{body}\r\n"
             ));
