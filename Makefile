@@ -14,7 +14,7 @@ VENV ?= .venv
 ## Run the whole pipeline on the bundled sample e-mails, no AWS account:
 ## which e-mails alerted, on what, and the annotated pictures in out/.
 demo:
-	$(CARGO) run --release -p ipcam -- process --out out samples/*.eml
+	$(CARGO) run --release -p ipcam -- process --config samples/ipcam.toml --out out samples/*.eml
 
 ## Everything CI checks.
 test: lint unit e2e validate zips
