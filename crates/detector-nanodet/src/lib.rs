@@ -13,8 +13,10 @@ mod decode;
 mod labels;
 mod postprocess;
 mod preprocess;
+mod shape;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use ipcam_core::contract::{Frame, Label};
 use ipcam_core::ports::{Detector, ObjectStore, PortError};
@@ -22,12 +24,13 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::runtime::RunOptions;
 
 pub use labels::{ClassName, COCO_CLASSES};
+pub use shape::InputShape;
 
-/// The ONNX model, NanoDet at 416×416, weights stored as float16.
+/// The ONNX model, NanoDet trained at 416×416, weights stored as float16.
 static MODEL: &[u8] = include_bytes!("../../../models/nanodet-coco-416.onnx");
 
-/// Side of the square picture the model looks at, in pixels.
-pub const INPUT_SIZE: usize = 416;
+/// The picture most cameras send: prepared when the model is loaded.
+const COMMON_FRAME: (usize, usize) = (1920, 1080);
 
 /// The grid strides of the model's three output pairs.
 const STRIDES: [usize; 3] = [8, 16, 32];
@@ -66,32 +69,55 @@ pub enum DetectorError {
 
 /// The NanoDet model, loaded and optimised, ready to look at pictures.
 ///
-/// Loading takes a noticeable fraction of a second, so load once and share
-/// (it is `Send + Sync`; `detect` takes `&self`).
+/// Each input size (see [`InputShape`]) needs its own optimised plan. The
+/// plan for 16:9 frames is made when loading; others are made the first
+/// time a picture of their proportions comes, which costs about as much as
+/// loading, once. Load once and share: clones share the plans, and it is
+/// `Send + Sync` (`detect` takes `&self`).
 #[derive(Debug, Clone)]
 pub struct NanoDet {
-    plan: Arc<TypedRunnableModel>,
+    model: Arc<InferenceModel>,
+    options: RunOptions,
+    plans: Arc<Mutex<HashMap<InputShape, Arc<TypedRunnableModel>>>>,
 }
 
 impl NanoDet {
-    /// Loads the embedded model, fixes its input to one 416×416 picture and
-    /// optimises it for this machine.
+    /// Reads the embedded model and optimises it for 16:9 frames on this
+    /// machine.
     pub fn load() -> Result<NanoDet, DetectorError> {
-        let model_error = |error: TractError| DetectorError::Model(format!("{error:#}"));
-        let options = RunOptions {
-            executor: inference_executor(),
-            ..RunOptions::default()
-        };
-        let plan = tract_onnx::onnx()
+        let model = tract_onnx::onnx()
             .model_for_read(&mut std::io::Cursor::new(MODEL))
             .and_then(|model| model.with_outputs_by_name(OUTPUT_NAMES))
-            .and_then(|model| {
-                model.with_input_fact(0, f32::fact([1, 3, INPUT_SIZE, INPUT_SIZE]).into())
-            })
-            .and_then(|model| model.into_optimized())
-            .and_then(|model| model.into_runnable_with_options(&options))
             .map_err(model_error)?;
-        Ok(NanoDet { plan })
+        let detector = NanoDet {
+            model: Arc::new(model),
+            options: RunOptions {
+                executor: inference_executor(),
+                ..RunOptions::default()
+            },
+            plans: Arc::default(),
+        };
+        detector.plan(InputShape::for_picture(COMMON_FRAME.0, COMMON_FRAME.1))?;
+        Ok(detector)
+    }
+
+    /// The optimised plan for inputs of `shape`, made on first use.
+    fn plan(&self, shape: InputShape) -> Result<Arc<TypedRunnableModel>, DetectorError> {
+        // A panic elsewhere while the lock was held cannot leave the map
+        // half-written: insertion is the last step.
+        let mut plans = self.plans.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(plan) = plans.get(&shape) {
+            return Ok(plan.clone());
+        }
+        let input = f32::fact([1, 3, shape.height, shape.width]);
+        let plan = (*self.model)
+            .clone()
+            .with_input_fact(0, input.into())
+            .and_then(|model| model.into_optimized())
+            .and_then(|model| model.into_runnable_with_options(&self.options))
+            .map_err(model_error)?;
+        plans.insert(shape, plan.clone());
+        Ok(plan)
     }
 
     /// The objects in a picture (JPEG, PNG, …) with at least
@@ -102,29 +128,33 @@ impl NanoDet {
         image_bytes: &[u8],
         min_confidence: f32,
     ) -> Result<Vec<Label>, DetectorError> {
-        let picture = decode::decode_rgb(image_bytes, INPUT_SIZE)
-            .map_err(|error| DetectorError::NotAPicture(error.to_string()))?;
+        let not_a_picture = |error: decode::NotAPicture| DetectorError::NotAPicture(error.0);
+        let (width, height) = decode::dimensions(image_bytes).map_err(not_a_picture)?;
+        let shape = InputShape::for_picture(width, height);
+        let picture =
+            decode::decode_rgb(image_bytes, shape.width, shape.height).map_err(not_a_picture)?;
         let input = preprocess::to_input(
             preprocess::Rgb {
                 width: picture.width,
                 height: picture.height,
                 pixels: &picture.pixels,
             },
-            INPUT_SIZE,
+            shape,
         );
-        self.detect_input(input, min_confidence)
+        self.detect_input(input, shape, min_confidence)
     }
 
     /// Runs the model on a prepared input and reads its answer.
     fn detect_input(
         &self,
         input: Vec<f32>,
+        shape: InputShape,
         min_confidence: f32,
     ) -> Result<Vec<Label>, DetectorError> {
-        let model_error = |error: TractError| DetectorError::Model(format!("{error:#}"));
+        let plan = self.plan(shape)?;
         let input =
-            Tensor::from_shape(&[1, 3, INPUT_SIZE, INPUT_SIZE], &input).map_err(model_error)?;
-        let outputs = self.plan.run(tvec!(input.into())).map_err(model_error)?;
+            Tensor::from_shape(&[1, 3, shape.height, shape.width], &input).map_err(model_error)?;
+        let outputs = plan.run(tvec!(input.into())).map_err(model_error)?;
         if outputs.len() != 2 * STRIDES.len() {
             return Err(DetectorError::Model(format!(
                 "the model gave {} outputs where {} were expected",
@@ -141,11 +171,15 @@ impl NanoDet {
             });
         }
         let threshold = min_confidence.max(CONFIDENCE_FLOOR) / 100.0;
-        let candidates = postprocess::decode(&heads, INPUT_SIZE, threshold)
+        let candidates = postprocess::decode(&heads, shape, threshold)
             .map_err(|error| DetectorError::Model(error.to_string()))?;
         let kept = postprocess::non_maximum_suppression(candidates, postprocess::IOU_THRESHOLD);
-        Ok(postprocess::into_labels(&kept, INPUT_SIZE))
+        Ok(postprocess::into_labels(&kept, shape))
     }
+}
+
+fn model_error(error: TractError) -> DetectorError {
+    DetectorError::Model(format!("{error:#}"))
 }
 
 /// The values of an output tensor, row-major.

@@ -2,7 +2,7 @@
 //! boxes, non-maximum suppression, grouping by class.
 //!
 //! NanoDet predicts, for every cell of three grids (strides 8, 16 and 32
-//! over the 416×416 input), one already-sigmoided score per class and, for
+//! over the input), one already-sigmoided score per class and, for
 //! each side of the box (left, top, right, bottom), a distribution over
 //! [`BINS`] distances (distribution focal loss). The distance of a side is
 //! the expectation of that distribution times the stride, measured from the
@@ -11,6 +11,7 @@
 use ipcam_core::contract::{BoundingBox, Label};
 
 use crate::labels::COCO_CLASSES;
+use crate::shape::InputShape;
 
 /// Number of classes the model scores.
 pub const CLASSES: usize = COCO_CLASSES.len();
@@ -78,16 +79,17 @@ pub struct ShapeMismatch {
 }
 
 /// Every (cell, class) whose score reaches `threshold` (0 to 1), with its
-/// box decoded and clipped to the `input_size`-pixel square input.
+/// box decoded and clipped to the input.
 pub fn decode(
     heads: &[Head<'_>],
-    input_size: usize,
+    input: InputShape,
     threshold: f32,
 ) -> Result<Vec<Candidate>, ShapeMismatch> {
     let mut candidates = Vec::new();
+    let (right_edge, bottom_edge) = (input.width as f32, input.height as f32);
     for head in heads {
-        let grid = input_size / head.stride;
-        let cells = grid * grid;
+        let (columns, rows) = input.grid(head.stride);
+        let cells = columns * rows;
         for (found, per_cell) in [
             (head.scores.len(), CLASSES),
             (head.distributions.len(), 4 * BINS),
@@ -111,16 +113,15 @@ pub fn decode(
                     let distribution = &head.distributions[cell * 4 * BINS..(cell + 1) * 4 * BINS];
                     side_distances(distribution, stride)
                 });
-                let centre_x = ((cell % grid) as f32 + 0.5) * stride;
-                let centre_y = ((cell / grid) as f32 + 0.5) * stride;
-                let limit = input_size as f32;
+                let centre_x = ((cell % columns) as f32 + 0.5) * stride;
+                let centre_y = ((cell / columns) as f32 + 0.5) * stride;
                 candidates.push(Candidate {
                     class,
                     score,
-                    x1: (centre_x - left).clamp(0.0, limit),
-                    y1: (centre_y - top).clamp(0.0, limit),
-                    x2: (centre_x + right).clamp(0.0, limit),
-                    y2: (centre_y + bottom).clamp(0.0, limit),
+                    x1: (centre_x - left).clamp(0.0, right_edge),
+                    y1: (centre_y - top).clamp(0.0, bottom_edge),
+                    x2: (centre_x + right).clamp(0.0, right_edge),
+                    y2: (centre_y + bottom).clamp(0.0, bottom_edge),
                 });
             }
         }
@@ -168,20 +169,20 @@ pub fn non_maximum_suppression(
 }
 
 /// One label per class, as Rekognition answers: its boxes as fractions of
-/// the picture (`input_size` pixels a side, stretched over the whole
-/// picture), confidences in percent, the label's confidence that of its best
-/// box. Labels and boxes best first.
-pub fn into_labels(kept: &[Candidate], input_size: usize) -> Vec<Label> {
-    let size = input_size as f32;
+/// the picture (the `input` being the picture stretched over it),
+/// confidences in percent, the label's confidence that of its best box.
+/// Labels and boxes best first.
+pub fn into_labels(kept: &[Candidate], input: InputShape) -> Vec<Label> {
+    let (width, height) = (input.width as f32, input.height as f32);
     let mut labels: Vec<Label> = Vec::new();
     for candidate in kept {
         let class = &COCO_CLASSES[candidate.class];
         let confidence = candidate.score * 100.0;
         let bounding_box = BoundingBox {
-            left: candidate.x1 / size,
-            top: candidate.y1 / size,
-            width: (candidate.x2 - candidate.x1) / size,
-            height: (candidate.y2 - candidate.y1) / size,
+            left: candidate.x1 / width,
+            top: candidate.y1 / height,
+            width: (candidate.x2 - candidate.x1) / width,
+            height: (candidate.y2 - candidate.y1) / height,
             confidence,
         };
         match labels.iter_mut().find(|label| label.name == class.name) {
@@ -210,7 +211,10 @@ pub fn into_labels(kept: &[Candidate], input_size: usize) -> Vec<Label> {
 mod tests {
     use super::*;
 
-    const INPUT: usize = 64;
+    const INPUT: InputShape = InputShape {
+        width: 64,
+        height: 64,
+    };
 
     /// Logits that put all of a side's weight on one bin.
     fn certain(bin: usize) -> [f32; BINS] {
@@ -281,6 +285,41 @@ mod tests {
             (0.0, 0.0, 64.0, 64.0)
         );
         assert!((side_distances(&[0.3; 4 * BINS], 32.0)[0] - 160.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn cells_of_a_wide_input_are_numbered_row_by_row() {
+        // A 96×64 input at stride 32 is a 3×2 grid: cell 4 is the middle
+        // of the bottom row, centred on (48, 48), and boxes are clipped to
+        // 96 across but 64 down.
+        let mut scores = vec![0.0; 6 * CLASSES];
+        scores[4 * CLASSES + 2] = 0.8;
+        let mut distributions = vec![0.0; 6 * 4 * BINS];
+        for (side, bin) in [1, 1, 2, 1].into_iter().enumerate() {
+            let start = 4 * 4 * BINS + side * BINS;
+            distributions[start..start + BINS].copy_from_slice(&certain(bin));
+        }
+        let head = Head {
+            stride: 32,
+            scores: &scores,
+            distributions: &distributions,
+        };
+        let wide = InputShape {
+            width: 96,
+            height: 64,
+        };
+        let found = decode(&[head], wide, 0.5).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            (found[0].x1, found[0].y1, found[0].x2, found[0].y2),
+            (16.0, 16.0, 96.0, 64.0)
+        );
+        let labels = into_labels(&found, wide);
+        let car = labels[0].boxes[0];
+        assert!((car.left - 16.0 / 96.0).abs() < 1e-6);
+        assert!((car.top - 16.0 / 64.0).abs() < 1e-6);
+        assert!((car.width - 80.0 / 96.0).abs() < 1e-6);
+        assert!((car.height - 48.0 / 64.0).abs() < 1e-6);
     }
 
     #[test]

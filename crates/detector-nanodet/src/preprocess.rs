@@ -1,15 +1,17 @@
-//! From a picture to the model's input: a 416×416 BGR tensor, normalised
-//! with the mean and deviation NanoDet was trained with.
+//! From a picture to the model's input: a BGR tensor of the picture's
+//! [`InputShape`], normalised with the mean and deviation NanoDet was
+//! trained with.
 //!
-//! The picture is stretched over the whole square rather than letterboxed:
-//! a 16:9 camera frame then keeps 416 rows instead of 234, so a person far
-//! from the camera stays big enough to be found, and a box's position in the
-//! square is directly its fraction of the picture.
+//! The picture is stretched over the whole input rather than letterboxed
+//! (the input already has nearly its proportions), so a box's position in
+//! the input is directly its fraction of the picture.
 //!
 //! Shrinking averages every source pixel into the output pixel it falls in
 //! (an area filter), which is what a camera frame four or five times larger
 //! than the input needs to avoid aliasing, and is done straight into the
 //! tensor in one pass over the decoded picture.
+
+use crate::shape::InputShape;
 
 /// Mean of each input channel in B, G, R order, in 0–255 pixel units.
 const MEAN_BGR: [f32; 3] = [103.53, 116.28, 123.675];
@@ -36,21 +38,21 @@ fn spans(source: usize, target: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// The model's input for `picture`, `size`×`size`, planar B, G, R
+/// The model's input for `picture`, `shape.width`×`shape.height`, planar B, G, R
 /// (NCHW without the batch axis), each value `(pixel - mean) / std`.
 ///
 /// `picture` must have at least one pixel and `pixels` must hold
 /// `width × height × 3` bytes; the caller checks this.
-pub fn to_input(picture: Rgb<'_>, size: usize) -> Vec<f32> {
+pub fn to_input(picture: Rgb<'_>, shape: InputShape) -> Vec<f32> {
     let Rgb {
         width,
         height,
         pixels,
     } = picture;
     debug_assert_eq!(pixels.len(), width * height * 3);
-    let columns = spans(width, size);
-    let rows = spans(height, size);
-    let plane = size * size;
+    let columns = spans(width, shape.width);
+    let rows = spans(height, shape.height);
+    let plane = shape.width * shape.height;
     let mut input = vec![0.0f32; 3 * plane];
     // Sum of each R, G, B value of the source rows of one output row.
     let mut row_sums = vec![0u32; width * 3];
@@ -71,7 +73,7 @@ pub fn to_input(picture: Rgb<'_>, size: usize) -> Vec<f32> {
                 }
             }
             let count = (row_count * (x1 - x0) as u32) as f32;
-            let at = out_y * size + out_x;
+            let at = out_y * shape.width + out_x;
             for bgr in 0..3 {
                 let mean = rgb[2 - bgr] as f32 / count;
                 input[bgr * plane + at] = (mean - MEAN_BGR[bgr]) / STD_BGR[bgr];
@@ -84,6 +86,13 @@ pub fn to_input(picture: Rgb<'_>, size: usize) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn square(side: usize) -> InputShape {
+        InputShape {
+            width: side,
+            height: side,
+        }
+    }
 
     #[test]
     fn spans_cover_the_source_without_gaps_when_shrinking() {
@@ -113,15 +122,18 @@ mod tests {
                 height: 20,
                 pixels: &pixels,
             },
-            8,
+            InputShape {
+                width: 8,
+                height: 4,
+            },
         );
-        assert_eq!(input.len(), 3 * 64);
+        assert_eq!(input.len(), 3 * 32);
         let expect = [
             (f32::from(b) - 103.53) / 57.375,
             (f32::from(g) - 116.28) / 57.12,
             (f32::from(r) - 123.675) / 58.395,
         ];
-        for (plane, want) in input.chunks(64).zip(expect) {
+        for (plane, want) in input.chunks(32).zip(expect) {
             assert!(plane.iter().all(|v| (v - want).abs() < 1e-5), "{plane:?}");
         }
     }
@@ -140,11 +152,11 @@ mod tests {
             height: 2,
             pixels: &pixels,
         };
-        let halves = to_input(picture, 2);
+        let halves = to_input(picture, square(2));
         let red = &halves[2 * 4..];
         assert!((red[0] - (0.0 - 123.675) / 58.395).abs() < 1e-5);
         assert!((red[1] - (255.0 - 123.675) / 58.395).abs() < 1e-5);
-        let grey = to_input(picture, 1);
+        let grey = to_input(picture, square(1));
         assert!((grey[2] - (127.5 - 123.675) / 58.395).abs() < 1e-5);
     }
 }
