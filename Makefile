@@ -23,6 +23,8 @@ test: lint unit e2e validate zips
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	# ipcam builds ipcam-core without its AWS adapters: lint that build too.
+	$(CARGO) clippy -p ipcam-core -p ipcam --all-targets -- -D warnings
 
 ## Unit tests of every crate.
 unit:

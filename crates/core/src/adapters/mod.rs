@@ -1,4 +1,6 @@
-//! The ports implemented on AWS ([`aws`]) and on the local machine ([`local`]).
+//! The ports implemented on AWS (`aws`, behind the `aws` feature) and on
+//! the local machine ([`local`]).
 
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod local;
