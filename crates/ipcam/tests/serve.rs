@@ -265,6 +265,35 @@ fn wrong_or_missing_credentials_are_refused() {
 }
 
 #[test]
+fn a_stranger_writing_over_smtp_is_refused_and_nothing_is_run() {
+    let server = Server::start("stranger", CAMERAS);
+    let email = String::from_utf8(sample("frontdoor_person.eml"))
+        .unwrap()
+        .replace(
+            "From: frontdoor@cams.example.com",
+            "From: someone@stranger.example",
+        );
+    let err = server
+        .smtp_client(Mechanism::Plain, "s3cret")
+        .send_raw(&camera_envelope(), email.as_bytes())
+        .unwrap_err();
+    assert_eq!(
+        err.status().map(|code| code.to_string()).as_deref(),
+        Some("550"),
+        "{err}"
+    );
+    let stopped = server.stop();
+    assert!(stopped.status.success());
+    assert!(stopped.alerts.is_empty(), "{:#?}", stopped.log);
+    let log = &stopped.log;
+    assert!(
+        log.iter()
+            .any(|line| line.contains("someone@stranger.example is neither in")),
+        "{log:#?}"
+    );
+}
+
+#[test]
 fn a_sendgrid_post_raises_the_alert() {
     let server = Server::start("sendgrid", CAMERAS);
     let email = sample("frontdoor_person.eml");

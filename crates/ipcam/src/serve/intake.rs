@@ -10,7 +10,7 @@ use ipcam_core::contract::{Event, ExecutionInput, ObjectRef, Source, CONTRACT_VE
 use ipcam_core::mime;
 use ipcam_core::ports::{Executions, ObjectStore, PortError, Started};
 use ipcam_core::stages::ingest::{
-    execution_name, ingest_sendgrid, BasicCredentials, HttpRequest, HttpResponse,
+    admission, execution_name, ingest_sendgrid, BasicCredentials, HttpRequest, HttpResponse,
 };
 use ipcam_core::stages::StageError;
 use sha2::{Digest, Sha256};
@@ -60,6 +60,10 @@ impl<E: Executions + 'static> Mailbox for Intake<E> {
         // Named from a digest of the message: a camera that sends the same
         // message again (it missed our answer) starts nothing new.
         let id = format!("smtp-{}", &hex::encode(Sha256::digest(&message.raw))[..40]);
+        // The same door as on AWS: a stranger's message is refused before
+        // anything is stored or started.
+        admission::admit_raw(&self.config, &message.raw, &message.mail_from)
+            .map_err(|rejection| Refusal::Policy(format!("{rejection} (message {id})")))?;
         let object = ObjectRef {
             bucket: BUCKET.to_string(),
             key: format!("incoming/smtp/{id}"),

@@ -54,6 +54,8 @@ pub enum Refusal {
     Transient(String),
     /// The message will never be accepted (`554`).
     Permanent(String),
+    /// The sender may not send here (`550 5.7.1`, not authorised).
+    Policy(String),
 }
 
 /// Where accepted messages go. The future resolves once the message is
@@ -507,6 +509,11 @@ where
             Err(Refusal::Permanent(reason)) => {
                 tracing::warn!(peer = %self.peer, from = %mail_from, bytes = size, "smtp: message refused: {reason}");
                 self.reply(&format!("554 5.6.0 {}", one_line(&reason)))
+                    .await
+            }
+            Err(Refusal::Policy(reason)) => {
+                tracing::warn!(peer = %self.peer, from = %mail_from, bytes = size, "smtp: message refused: {reason}");
+                self.reply(&format!("550 5.7.1 {}", one_line(&reason)))
                     .await
             }
         }

@@ -16,7 +16,6 @@
 //! its mail queued until the credentials are fixed.
 
 use base64::Engine;
-use mailparse::MailHeaderMap;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -201,7 +200,7 @@ pub async fn ingest_sendgrid(
     if let Some(sender) = envelope_sender(&form) {
         tracing::info!(id = %id, envelope_sender = %sender, "SendGrid post received");
     }
-    let from = raw_from_values(&raw);
+    let from = admission::from_header_values(&raw);
     let failed = failed_checks(&form);
     let arrival = Arrival {
         from: &from,
@@ -257,21 +256,6 @@ fn message_of(form: &Form) -> Result<Vec<u8>, String> {
     } else {
         Err("neither an `email` field (raw mode) nor `from`/`headers` fields (parsed mode): is this an Inbound Parse post?".into())
     }
-}
-
-/// The raw values of the message's `From` headers: what the allow-list
-/// checks (encoded display names stay encoded, so a comma inside one
-/// cannot split a mailbox in two).
-fn raw_from_values(raw: &[u8]) -> Vec<String> {
-    mailparse::parse_headers(raw)
-        .map(|(headers, _)| {
-            headers
-                .get_all_headers("From")
-                .iter()
-                .map(|header| String::from_utf8_lossy(header.get_value_raw()).into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// SendGrid's `envelope` field: `{"to": [...], "from": "..."}`.
