@@ -63,9 +63,6 @@ pub struct Serve {
     /// (basic auth); none asked when unset.
     pub username: Option<String>,
     pub password: Option<String>,
-    /// Largest message accepted, in bytes; larger ones get SMTP 552 or
-    /// HTTP 413.
-    pub max_message_bytes: u64,
 }
 
 impl Default for Serve {
@@ -77,7 +74,6 @@ impl Default for Serve {
             store: "ipcam-data".into(),
             username: None,
             password: None,
-            max_message_bytes: 25 * 1024 * 1024,
         }
     }
 }
@@ -334,7 +330,9 @@ pub struct Ingest {
     /// whole domain written with a leading `@` (`@cams.example.com`, which
     /// does not include its subdomains). Case-insensitive.
     pub allowed_senders: Vec<SenderPattern>,
-    /// Largest message accepted, in bytes.
+    /// Largest message accepted, in bytes, wherever it arrives: SES, a
+    /// SendGrid post, the SMTP server of `ipcam serve` (which announces it
+    /// as its `SIZE`), and extraction.
     pub max_message_bytes: MessageBytes,
     /// What a failed check of the mail service does.
     pub verdicts: Verdicts,
@@ -677,14 +675,6 @@ fn check_serve(serve: &Serve, text: &str) -> Result<(), ConfigError> {
             message: format!(
                 "`{given}` is set but `{absent}` is not: set both to require credentials, or neither"
             ),
-        });
-    }
-    if serve.max_message_bytes == 0 {
-        return Err(ConfigError {
-            line: line_of_key(text, "max_message_bytes"),
-            key: Some("serve.max_message_bytes".into()),
-            message: "0 would refuse every message: use a size in bytes, such as 26214400 (25 MB)"
-                .into(),
         });
     }
     Ok(())

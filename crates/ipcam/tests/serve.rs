@@ -20,10 +20,12 @@ name = "frontdoor"
 from = "frontdoor@cams.example.com"
 labels = ["person"]
 
+[ingest]
+max_message_bytes = 1000000
+
 [serve]
 username = "camera"
 password = "s3cret"
-max_message_bytes = 1000000
 "#;
 
 /// How long a test waits for the server to start or an alert to appear.

@@ -21,6 +21,7 @@ use ipcam_core::adapters::local::{
 };
 use ipcam_core::config::Config;
 use ipcam_core::ports::Detector;
+use ipcam_core::stages::ingest::sendgrid::max_post_bytes;
 use ipcam_core::stages::ingest::BasicCredentials;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -60,6 +61,8 @@ where
         .map(|url| Webhook::new(&url.0))
         .transpose()
         .map_err(anyhow::Error::msg)?;
+    let max_message_bytes = config.ingest.max_message_bytes.0;
+    let max_post_bytes = max_post_bytes(&config);
     let credentials = match (&settings.username, &settings.password) {
         (Some(username), Some(password)) => Some(BasicCredentials {
             username: username.clone(),
@@ -109,7 +112,7 @@ where
         alerts = %alerts_file.display(),
         webhook = webhook.as_ref().map(|hook| hook.url().to_string()).unwrap_or_default(),
         credentials = if credentials.is_some() { "required" } else { "none" },
-        max_message_bytes = settings.max_message_bytes,
+        max_message_bytes,
         "ready"
     );
     let resumed = executions
@@ -124,7 +127,7 @@ where
         smtp_listener,
         SmtpSettings {
             hostname: "ipcam".into(),
-            max_message_bytes: settings.max_message_bytes,
+            max_message_bytes,
             credentials,
         },
         Arc::clone(&intake),
@@ -133,7 +136,7 @@ where
     let http_server = tokio::spawn(http::serve(
         http_listener,
         intake,
-        settings.max_message_bytes,
+        max_post_bytes,
         stopping,
     ));
 

@@ -37,6 +37,12 @@ const SPAM_SCORE_THRESHOLD: f64 = 5.0;
 /// text twice (`text` and `html`) and every field has its own headers.
 const FORM_OVERHEAD_BYTES: u64 = 1024 * 1024;
 
+/// The largest post a message within `[ingest] max_message_bytes` can
+/// need: parsed mode may carry its text twice, plus the form's headers.
+pub fn max_post_bytes(config: &Config) -> u64 {
+    config.ingest.max_message_bytes.0 * 2 + FORM_OVERHEAD_BYTES
+}
+
 /// Username and password SendGrid must present (it sends them as basic
 /// auth when they are written into the Inbound Parse URL).
 #[derive(Clone, PartialEq, Eq)]
@@ -151,7 +157,7 @@ pub async fn ingest_sendgrid(
             Rejection::new(RejectReason::Unauthorized, detail),
         ));
     }
-    let body_limit = config.ingest.max_message_bytes.0 * 2 + FORM_OVERHEAD_BYTES;
+    let body_limit = max_post_bytes(config);
     let body_size = u64::try_from(request.body.len()).unwrap_or(u64::MAX);
     if body_size > body_limit {
         return Ok(SendgridAnswer::rejected(
