@@ -556,6 +556,9 @@ class EmulatedAws:
         listing = self.s3.list_objects_v2(Bucket=BUCKET)
         return sorted(item["Key"] for item in listing.get("Contents", []))
 
+    def object(self, key: str) -> bytes:
+        return self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+
 
 @pytest.fixture
 def rekognition(services: Services) -> EmulatedRekognition:

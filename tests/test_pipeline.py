@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import BUCKET
+
 FIXTURES = Path(__file__).parent / "fixtures"
 PERSON_SNAPSHOT = (FIXTURES / "frontdoor_person_snapshot.eml").read_bytes()
 VIDEO_LOSS_NOTICE = (FIXTURES / "frontdoor_video_loss_text_only.eml").read_bytes()
@@ -113,6 +115,14 @@ def test_person_at_the_door_received_by_ses_alerts_once(aws, rekognition):
     assert alert.body["frame"]["key"] == frame_key
     assert alert.body["event"]["id"] == message_id(receipt)
     assert alert.attributes == {"camera": "frontdoor", "labels": '["Person"]'}
+
+    # The alert points to the frame with the person's box drawn on it.
+    snapshot_key = f"annotated/{message_id(receipt)}/0.jpg"
+    assert output["notification"]["snapshot"]["key"] == snapshot_key
+    assert alert.body["snapshot"]["location"] == f"s3://{BUCKET}/{snapshot_key}"
+    snapshot = aws.object(snapshot_key)
+    assert snapshot.startswith(b"\xff\xd8\xff")
+    assert snapshot != aws.object(frame_key)
 
 
 def test_frames_of_a_burst_are_analysed_in_order_until_one_alerts(aws, rekognition):

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::contract::{AlertRequest, Match};
+use crate::contract::{AlertRequest, Match, ObjectRef};
 
 /// SNS refuses subjects longer than this.
 const MAX_SUBJECT_CHARS: usize = 100;
@@ -23,8 +23,17 @@ pub struct Alert {
     pub json: serde_json::Value,
 }
 
-/// Words the alert for an event whose analysis matched.
-pub fn compose(request: &AlertRequest) -> Alert {
+/// The alerting frame with boxes and captions drawn on it, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Snapshot {
+    pub object: ObjectRef,
+    /// Where a person finds it: `s3://bucket/key`, or a file's path.
+    pub location: String,
+}
+
+/// Words the alert for an event whose analysis matched, pointing to the
+/// annotated `snapshot` when there is one.
+pub fn compose(request: &AlertRequest, snapshot: Option<&Snapshot>) -> Alert {
     let matches = &request.analysis.matches;
     let labels = distinct_labels(matches);
     let seen = if labels.is_empty() {
@@ -64,12 +73,20 @@ pub fn compose(request: &AlertRequest) -> Alert {
     if let Some(subject) = &request.event.subject {
         text.push_str(&format!("E-mail subject: {subject}\n"));
     }
+    if let Some(snapshot) = snapshot {
+        text.push_str(&format!("Picture: {}\n", snapshot.location));
+    }
 
     let json = serde_json::json!({
         "camera": request.camera,
         "labels": labels,
         "matches": matches,
         "frame": frame,
+        "snapshot": snapshot.map(|snapshot| serde_json::json!({
+            "bucket": snapshot.object.bucket,
+            "key": snapshot.object.key,
+            "location": snapshot.location,
+        })),
         "event": request.event,
     });
     Alert {
@@ -161,7 +178,7 @@ mod tests {
 
     #[test]
     fn alert_names_camera_label_confidence_time_and_frame() {
-        let alert = compose(&person_at_frontdoor());
+        let alert = compose(&person_at_frontdoor(), None);
         assert_eq!(alert.subject, "Person at frontdoor");
         assert_eq!(alert.labels, vec!["Person"]);
         assert!(alert.text.contains("Camera frontdoor saw Person."));
@@ -170,6 +187,26 @@ mod tests {
         assert!(alert.text.contains("Frame 1 of 1: snap01.jpg"));
         assert_eq!(alert.json["camera"], "frontdoor");
         assert_eq!(alert.json["frame"]["key"], "frames/m1/0.jpg");
+        assert!(alert.json["snapshot"].is_null());
+        assert!(!alert.text.contains("Picture:"));
+    }
+
+    #[test]
+    fn alert_points_to_the_annotated_snapshot() {
+        let snapshot = Snapshot {
+            object: ObjectRef {
+                bucket: "b".into(),
+                key: "annotated/m1/0.jpg".into(),
+            },
+            location: "s3://b/annotated/m1/0.jpg".into(),
+        };
+        let alert = compose(&person_at_frontdoor(), Some(&snapshot));
+        assert!(alert.text.contains("Picture: s3://b/annotated/m1/0.jpg\n"));
+        assert_eq!(alert.json["snapshot"]["key"], "annotated/m1/0.jpg");
+        assert_eq!(
+            alert.json["snapshot"]["location"],
+            "s3://b/annotated/m1/0.jpg"
+        );
     }
 
     #[test]
@@ -180,7 +217,7 @@ mod tests {
         car.confidence = 99.5;
         let again = request.analysis.matches[0].clone();
         request.analysis.matches.extend([car, again]);
-        let alert = compose(&request);
+        let alert = compose(&request, None);
         assert_eq!(alert.labels, vec!["Car", "Person"]);
         assert_eq!(alert.subject, "Car, Person at frontdoor");
     }
@@ -189,6 +226,9 @@ mod tests {
     fn long_subject_is_cut_to_what_sns_accepts() {
         let mut request = person_at_frontdoor();
         request.camera = "c".repeat(300);
-        assert_eq!(compose(&request).subject.chars().count(), MAX_SUBJECT_CHARS);
+        assert_eq!(
+            compose(&request, None).subject.chars().count(),
+            MAX_SUBJECT_CHARS
+        );
     }
 }

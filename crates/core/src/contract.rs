@@ -198,4 +198,7 @@ pub struct Notification {
     /// Id the notifier gave the message (the SNS message id, a line number).
     pub message_id: String,
     pub subject: String,
+    /// The alerting frame with boxes drawn on it, when it could be made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<ObjectRef>,
 }

@@ -44,6 +44,12 @@ pub trait ObjectStore: Send + Sync {
     /// True when the object exists.
     fn exists(&self, object: &ObjectRef) -> impl Future<Output = Result<bool, PortError>> + Send;
 
+    /// Where a person finds the object, for messages: `bucket/key` unless
+    /// the store knows better (`s3://…`, a file's path).
+    fn locate(&self, object: &ObjectRef) -> String {
+        format!("{}/{}", object.bucket, object.key)
+    }
+
     /// Size of an object in bytes. Stores that can tell without reading the
     /// object (S3's HEAD) override this; the default reads it.
     fn size(&self, object: &ObjectRef) -> impl Future<Output = Result<u64, PortError>> + Send {

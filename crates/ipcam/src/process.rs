@@ -13,7 +13,6 @@ use anyhow::{anyhow, bail, Context, Result};
 use ipcam_core::adapters::local::{
     FolderStore, InProcessExecutions, Journal, LocalNotifier, LocalPipeline, Run, Terminal, Webhook,
 };
-use ipcam_core::annotate::annotate;
 use ipcam_core::config::Config;
 use ipcam_core::contract::{Event, ExecutionInput, ObjectRef, Source, CONTRACT_VERSION};
 use ipcam_core::mime;
@@ -163,29 +162,28 @@ where
         Some(outcome) => outcome?,
     };
     seen.insert(id, file.to_path_buf());
-    let annotated = match run.alerting() {
-        Some(analysis) => {
-            let frame_index = analysis.detection.frame;
-            let frame = run
-                .extracted
-                .frames
-                .get(frame_index)
-                .ok_or_else(|| anyhow!("the alerting frame {frame_index} is missing"))?;
-            let bytes = store
-                .get(&frame.object())
-                .await
-                .map_err(|err| anyhow!("reading the alerting frame: {err}"))?;
-            let picture = annotate(&bytes, &analysis.matches)
-                .map_err(|err| anyhow!("annotating the alerting frame: {err}"))?;
+    // The notification stored the alerting frame with its boxes drawn; a
+    // copy named after the file is easier to find than the store's key.
+    let annotated = match run
+        .notified
+        .as_ref()
+        .and_then(|(_, sent)| sent.snapshot.as_ref())
+    {
+        Some(snapshot) => {
+            let stored = store
+                .path_of(snapshot)
+                .map_err(|err| anyhow!("finding the annotated picture: {err}"))?;
+            let frame_number = run
+                .alerting()
+                .map_or(1, |analysis| analysis.detection.frame + 1);
             let stem = file.file_stem().map_or_else(
                 || "email".into(),
                 |stem| stem.to_string_lossy().into_owned(),
             );
-            let path = out.join(format!("{stem}-frame{}.jpg", frame_index + 1));
-            std::fs::create_dir_all(out)
-                .with_context(|| format!("cannot create {}", out.display()))?;
-            std::fs::write(&path, picture)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            let path = out.join(format!("{stem}-frame{frame_number}.jpg"));
+            std::fs::copy(&stored, &path).with_context(|| {
+                format!("cannot copy {} to {}", stored.display(), path.display())
+            })?;
             vec![path]
         }
         None => Vec::new(),

@@ -210,6 +210,12 @@ fn a_camera_email_over_smtp_raises_the_alert_once() {
     assert_eq!(alerts[0]["camera"], "frontdoor");
     assert_eq!(alerts[0]["labels"][0], "Person");
     assert_eq!(alerts[0]["subject"], "Person at frontdoor");
+    let snapshot = alerts[0]["snapshot"]["location"].as_str().unwrap();
+    let picture = std::fs::read(snapshot).unwrap();
+    assert!(
+        picture.starts_with(&[0xFF, 0xD8, 0xFF]),
+        "the alert points to the annotated picture, a JPEG"
+    );
 
     // The camera did not hear our answer and sends the same message again:
     // accepted, and nothing new is run.

@@ -1,6 +1,8 @@
-//! notify: publishes one alert per alerting event to `IPCAM_TOPIC_ARN`.
+//! notify: draws the boxes on the alerting frame (stored under
+//! `annotated/`) and publishes one alert per alerting event to
+//! `IPCAM_TOPIC_ARN`.
 
-use ipcam_core::adapters::aws::{sdk_config, SnsNotifier};
+use ipcam_core::adapters::aws::{sdk_config, S3Store, SnsNotifier};
 use ipcam_core::contract::{AlertRequest, Notification};
 use ipcam_core::stages::notify::notify;
 use ipcam_lambda_support::{
@@ -8,13 +10,17 @@ use ipcam_lambda_support::{
 };
 
 async fn handle(
+    store: &S3Store,
     notifier: &SnsNotifier,
     event: LambdaEvent<AlertRequest>,
 ) -> Result<Notification, Diagnostic> {
-    let notification = notify(&event.payload, notifier).await.map_err(diagnostic)?;
+    let notification = notify(&event.payload, store, notifier)
+        .await
+        .map_err(diagnostic)?;
     tracing::info!(
         camera = %event.payload.camera,
         message_id = %notification.message_id,
+        snapshot = notification.snapshot.as_ref().map(|object| object.key.as_str()).unwrap_or("none"),
         "alert published: {}",
         notification.subject
     );
@@ -25,10 +31,11 @@ async fn handle(
 async fn main() -> Result<(), Error> {
     init_logging();
     let sdk = sdk_config().await;
+    let store = S3Store::new(&sdk);
     let notifier = SnsNotifier::new(&sdk, setting("IPCAM_TOPIC_ARN")?);
-    let notifier = &notifier;
+    let (store, notifier) = (&store, &notifier);
     run(service_fn(move |event| async move {
-        handle(notifier, event).await
+        handle(store, notifier, event).await
     }))
     .await
 }

@@ -133,12 +133,7 @@ where
         Arc::clone(&intake),
         stopping.clone(),
     ));
-    let http_server = tokio::spawn(http::serve(
-        http_listener,
-        intake,
-        max_post_bytes,
-        stopping,
-    ));
+    let http_server = tokio::spawn(http::serve(http_listener, intake, max_post_bytes, stopping));
 
     stop_signal().await?;
     tracing::info!(

@@ -67,6 +67,10 @@ impl ObjectStore for S3Store {
         Ok(())
     }
 
+    fn locate(&self, object: &ObjectRef) -> String {
+        format!("s3://{}/{}", object.bucket, object.key)
+    }
+
     async fn exists(&self, object: &ObjectRef) -> Result<bool, PortError> {
         match self
             .client

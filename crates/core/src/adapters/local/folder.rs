@@ -87,6 +87,14 @@ impl ObjectStore for FolderStore {
             .map_err(|err| io_error(format!("writing {}", path.display()), err))
     }
 
+    /// The file's path, or `bucket/key` for a key the store would refuse.
+    fn locate(&self, object: &ObjectRef) -> String {
+        self.path_of(object).map_or_else(
+            |_| format!("{}/{}", object.bucket, object.key),
+            |path| path.display().to_string(),
+        )
+    }
+
     async fn exists(&self, object: &ObjectRef) -> Result<bool, PortError> {
         Ok(self.path_of(object)?.is_file())
     }

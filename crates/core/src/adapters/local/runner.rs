@@ -198,7 +198,7 @@ impl<S: ObjectStore, D: Detector, N: Notifier> LocalPipeline<S, D, N> {
                 };
                 let notification = self
                     .retry
-                    .run(|| notify(&request, &self.notifier))
+                    .run(|| notify(&request, &self.store, &self.notifier))
                     .await
                     .map_err(failed(Task::Notify))?;
                 Some((request, notification))
