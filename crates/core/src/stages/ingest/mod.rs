@@ -101,6 +101,34 @@ pub fn execution_name(id: &str) -> String {
     format!("{prefix}-{digest}")
 }
 
+/// What the ingestion tests share.
+#[cfg(test)]
+mod test_doubles {
+    use std::sync::Mutex;
+
+    use crate::contract::ExecutionInput;
+    use crate::ports::{Executions, PortError, Started};
+
+    /// Records the executions asked for; a name starts once, as in Step
+    /// Functions.
+    #[derive(Default)]
+    pub struct Recorded(pub Mutex<Vec<(String, ExecutionInput)>>);
+
+    impl Executions for Recorded {
+        async fn start(&self, name: &str, input: &ExecutionInput) -> Result<Started, PortError> {
+            let mut started = self
+                .0
+                .lock()
+                .map_err(|_| PortError::Permanent("poisoned".into()))?;
+            if started.iter().any(|(seen, _)| seen == name) {
+                return Ok(Started::AlreadyStarted);
+            }
+            started.push((name.to_string(), input.clone()));
+            Ok(Started::New(format!("exec:{name}")))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

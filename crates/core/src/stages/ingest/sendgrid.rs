@@ -324,6 +324,7 @@ mod tests {
     use super::*;
     use crate::contract::ExecutionInput;
     use crate::ports::{PortError, Started};
+    use crate::stages::ingest::test_doubles::Recorded;
 
     #[derive(Default)]
     struct Memory(Mutex<HashMap<String, Vec<u8>>>);
@@ -350,24 +351,6 @@ mod tests {
                 .lock()
                 .map_err(|_| PortError::Permanent("poisoned".into()))?
                 .contains_key(&object.key))
-        }
-    }
-
-    /// Records the executions asked for; a name starts once.
-    #[derive(Default)]
-    struct Recorded(Mutex<Vec<(String, ExecutionInput)>>);
-
-    impl Executions for Recorded {
-        async fn start(&self, name: &str, input: &ExecutionInput) -> Result<Started, PortError> {
-            let mut started = self
-                .0
-                .lock()
-                .map_err(|_| PortError::Permanent("poisoned".into()))?;
-            if started.iter().any(|(seen, _)| seen == name) {
-                return Ok(Started::AlreadyStarted);
-            }
-            started.push((name.to_string(), input.clone()));
-            Ok(Started::New(format!("exec:{name}")))
         }
     }
 

@@ -121,11 +121,9 @@ pub async fn ingest_ses(
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
-    use std::sync::Mutex;
 
     use super::*;
-    use crate::contract::ExecutionInput;
-    use crate::ports::Started;
+    use crate::stages::ingest::test_doubles::Recorded;
     use crate::stages::ingest::RejectReason;
 
     /// Stored message sizes by key.
@@ -148,24 +146,6 @@ mod tests {
                 .get(&object.key)
                 .copied()
                 .ok_or_else(|| PortError::NotFound(object.key.clone()))
-        }
-    }
-
-    /// Records the executions asked for; a name starts once.
-    #[derive(Default)]
-    struct Recorded(Mutex<Vec<(String, ExecutionInput)>>);
-
-    impl Executions for Recorded {
-        async fn start(&self, name: &str, input: &ExecutionInput) -> Result<Started, PortError> {
-            let mut started = self
-                .0
-                .lock()
-                .map_err(|_| PortError::Permanent("poisoned".into()))?;
-            if started.iter().any(|(seen, _)| seen == name) {
-                return Ok(Started::AlreadyStarted);
-            }
-            started.push((name.to_string(), input.clone()));
-            Ok(Started::New(format!("exec:{name}")))
         }
     }
 
