@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use ipcam_core::adapters::local::FolderStore;
+use ipcam_core::adapters::local::{FolderStore, Webhook};
 use ipcam_core::config::Config;
 use ipcam_detector_nanodet::{NanoDet, NanoDetDetector};
 
@@ -98,6 +98,24 @@ fn load_config(file: Option<&Path>) -> Result<Config> {
             Config::parse("").map_err(|err| anyhow::anyhow!("the default configuration: {err}"))
         }
     }
+}
+
+/// Where alerts go besides the terminal: the `[alerts] file` (by default
+/// `alerts.jsonl` in `folder`) and the webhook, if one is set.
+fn alert_outputs(config: &Config, folder: &Path) -> Result<(PathBuf, Option<Webhook>)> {
+    let alerts_file = config
+        .alerts
+        .file
+        .as_ref()
+        .map_or_else(|| folder.join("alerts.jsonl"), PathBuf::from);
+    let webhook = config
+        .alerts
+        .webhook
+        .as_ref()
+        .map(|url| Webhook::new(&url.0))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    Ok((alerts_file, webhook))
 }
 
 /// The embedded detector, reading frames from the local store.

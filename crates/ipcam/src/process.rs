@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use ipcam_core::adapters::local::{
-    FolderStore, InProcessExecutions, Journal, LocalNotifier, LocalPipeline, Run, Terminal, Webhook,
+    FolderStore, InProcessExecutions, Journal, LocalNotifier, LocalPipeline, Run, Terminal,
 };
 use ipcam_core::config::Config;
 use ipcam_core::contract::{Event, ExecutionInput, ObjectRef, Source, CONTRACT_VERSION};
@@ -51,18 +51,7 @@ where
     F: FnOnce(FolderStore) -> Result<D>,
 {
     let objects = options.out.join("objects");
-    let alerts_file = config
-        .alerts
-        .file
-        .as_ref()
-        .map_or_else(|| options.out.join("alerts.jsonl"), PathBuf::from);
-    let webhook = config
-        .alerts
-        .webhook
-        .as_ref()
-        .map(|url| Webhook::new(&url.0))
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
+    let (alerts_file, webhook) = crate::alert_outputs(&config, &options.out)?;
     let store = FolderStore::new(&objects);
     let detector = make_detector(store.clone())?;
     // The report says what alerted; the alert itself goes to the file.

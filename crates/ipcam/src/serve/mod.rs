@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use ipcam_core::adapters::local::{
-    FolderStore, InProcessExecutions, Journal, LocalNotifier, LocalPipeline, Terminal, Webhook,
+    FolderStore, InProcessExecutions, Journal, LocalNotifier, LocalPipeline, Terminal,
 };
 use ipcam_core::config::Config;
 use ipcam_core::ports::Detector;
@@ -49,18 +49,7 @@ where
         .unwrap_or_else(|| PathBuf::from(&settings.store));
     let smtp_address = overrides.smtp.unwrap_or(settings.smtp.0);
     let http_address = overrides.http.unwrap_or(settings.http.0);
-    let alerts_file = config
-        .alerts
-        .file
-        .as_ref()
-        .map_or_else(|| store_folder.join("alerts.jsonl"), PathBuf::from);
-    let webhook = config
-        .alerts
-        .webhook
-        .as_ref()
-        .map(|url| Webhook::new(&url.0))
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
+    let (alerts_file, webhook) = crate::alert_outputs(&config, &store_folder)?;
     let max_message_bytes = config.ingest.max_message_bytes.0;
     let max_post_bytes = max_post_bytes(&config);
     let credentials = match (&settings.username, &settings.password) {

@@ -1,5 +1,6 @@
 //! [`ObjectStore`] on Amazon S3.
 
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 
@@ -72,6 +73,24 @@ impl ObjectStore for S3Store {
     }
 
     async fn exists(&self, object: &ObjectRef) -> Result<bool, PortError> {
+        Ok(self.head(object).await?.is_some())
+    }
+
+    async fn size(&self, object: &ObjectRef) -> Result<u64, PortError> {
+        let head = self
+            .head(object)
+            .await?
+            .ok_or_else(|| PortError::NotFound(format!("s3://{}/{}", object.bucket, object.key)))?;
+        Ok(head
+            .content_length()
+            .and_then(|length| u64::try_from(length).ok())
+            .unwrap_or_default())
+    }
+}
+
+impl S3Store {
+    /// The object's metadata (HEAD), or `None` when there is no such object.
+    async fn head(&self, object: &ObjectRef) -> Result<Option<HeadObjectOutput>, PortError> {
         match self
             .client
             .head_object()
@@ -80,33 +99,12 @@ impl ObjectStore for S3Store {
             .send()
             .await
         {
-            Ok(_) => Ok(true),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(false),
+            Ok(head) => Ok(Some(head)),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
             Err(err) => Err(classify(
                 &format!("looking up s3://{}/{}", object.bucket, object.key),
                 &err,
             )),
-        }
-    }
-
-    async fn size(&self, object: &ObjectRef) -> Result<u64, PortError> {
-        let doing = format!("looking up s3://{}/{}", object.bucket, object.key);
-        match self
-            .client
-            .head_object()
-            .bucket(&object.bucket)
-            .key(&object.key)
-            .send()
-            .await
-        {
-            Ok(output) => Ok(output
-                .content_length()
-                .and_then(|length| u64::try_from(length).ok())
-                .unwrap_or_default()),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => {
-                Err(PortError::NotFound(doing))
-            }
-            Err(err) => Err(classify(&doing, &err)),
         }
     }
 }
