@@ -56,6 +56,38 @@ REGION = "us-east-1"
 # moto's account for any access key it does not know.
 ACCOUNT = "123456789012"
 BUCKET = "ipcam-mail"
+
+# What Rekognition says, in its own words, of a snapshot of someone at the
+# front door.
+PERSON_AT_THE_DOOR = [
+    {
+        "Name": "Person",
+        "Confidence": 98.07,
+        "Instances": [
+            {"BoundingBox": {"Width": 0.12, "Height": 0.55, "Left": 0.35, "Top": 0.24}, "Confidence": 98.07}
+        ],
+        "Parents": [],
+        "Aliases": [{"Name": "Human"}],
+        "Categories": [{"Name": "Person Description"}],
+    },
+    {
+        "Name": "Door",
+        "Confidence": 91.4,
+        "Instances": [],
+        "Parents": [],
+        "Aliases": [],
+        "Categories": [{"Name": "Buildings and Architecture"}],
+    },
+    {
+        "Name": "Porch",
+        "Confidence": 64.2,
+        "Instances": [],
+        "Parents": [{"Name": "Architecture"}],
+        "Aliases": [],
+        "Categories": [{"Name": "Buildings and Architecture"}],
+    },
+]
+
 CONFIG_KEY = "config/ipcam.toml"
 INCOMING_PREFIX = "incoming/"
 STATE_MACHINE_NAME = "ipcam-pipeline"
@@ -592,9 +624,15 @@ def _sendgrid_raw_post(raw_message: bytes, authorization: str | None) -> dict[st
         body += f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
         body += value + b"\r\n"
     body += f"--{boundary}--\r\n".encode()
+    return http_api_post(body, boundary, authorization)
+
+
+def http_api_post(form_body: bytes, boundary: str, authorization: str | None) -> dict[str, Any]:
+    """A SendGrid form post as the HTTP API (payload format 2.0) hands it to
+    ingest-sendgrid."""
     headers = {
         "content-type": f"multipart/form-data; boundary={boundary}",
-        "content-length": str(len(body)),
+        "content-length": str(len(form_body)),
         "host": "inbound.cams.example.com",
         "user-agent": "Sendlib/1.0 inbound.cams.example.com",
     }
@@ -624,6 +662,6 @@ def _sendgrid_raw_post(raw_message: bytes, authorization: str | None) -> dict[st
             "time": "29/Nov/2026:06:41:09 +0000",
             "timeEpoch": 1795761669000,
         },
-        "body": base64.b64encode(body).decode(),
+        "body": base64.b64encode(form_body).decode(),
         "isBase64Encoded": True,
     }

@@ -12,23 +12,10 @@ import email.policy
 import json
 from pathlib import Path
 
-from conftest import ACCOUNT
+from conftest import PERSON_AT_THE_DOOR, http_api_post
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PERSON_SNAPSHOT = (FIXTURES / "frontdoor_person_snapshot.eml").read_bytes()
-
-PERSON_AT_THE_DOOR = [
-    {
-        "Name": "Person",
-        "Confidence": 98.07,
-        "Instances": [
-            {"BoundingBox": {"Width": 0.12, "Height": 0.55, "Left": 0.35, "Top": 0.24}, "Confidence": 98.07}
-        ],
-        "Parents": [],
-        "Aliases": [{"Name": "Human"}],
-        "Categories": [{"Name": "Person Description"}],
-    }
-]
 
 
 def snapshot_of(raw_message: bytes) -> tuple[str, bytes]:
@@ -76,39 +63,7 @@ def parsed_mode_post(raw_message: bytes, authorization: str) -> dict:
         body += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
         body += value + b"\r\n"
     body += f"--{boundary}--\r\n".encode()
-    return {
-        "version": "2.0",
-        "routeKey": "POST /sendgrid",
-        "rawPath": "/sendgrid",
-        "rawQueryString": "",
-        "headers": {
-            "authorization": authorization,
-            "content-type": f"multipart/form-data; boundary={boundary}",
-            "content-length": str(len(body)),
-            "host": "inbound.cams.example.com",
-            "user-agent": "Sendlib/1.0 inbound.cams.example.com",
-        },
-        "requestContext": {
-            "accountId": ACCOUNT,
-            "apiId": "a1b2c3d4e5",
-            "domainName": "inbound.cams.example.com",
-            "domainPrefix": "inbound",
-            "http": {
-                "method": "POST",
-                "path": "/sendgrid",
-                "protocol": "HTTP/1.1",
-                "sourceIp": "167.89.117.8",
-                "userAgent": "Sendlib/1.0 inbound.cams.example.com",
-            },
-            "requestId": "Pr4sEdM0dEpOsT=",
-            "routeKey": "POST /sendgrid",
-            "stage": "$default",
-            "time": "29/Nov/2026:06:41:09 +0000",
-            "timeEpoch": 1795761669000,
-        },
-        "body": base64.b64encode(body).decode(),
-        "isBase64Encoded": True,
-    }
+    return http_api_post(body, boundary, authorization)
 
 
 def test_person_at_the_door_posted_by_sendgrid_in_parsed_mode_alerts_once(aws, rekognition):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUCKET
+from conftest import BUCKET, PERSON_AT_THE_DOOR
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PERSON_SNAPSHOT = (FIXTURES / "frontdoor_person_snapshot.eml").read_bytes()
@@ -20,36 +20,8 @@ VIDEO_LOSS_NOTICE = (FIXTURES / "frontdoor_video_loss_text_only.eml").read_bytes
 # Three snapshots of one alarm: the empty porch, then someone walking up.
 BURST_OF_THREE = (FIXTURES / "frontdoor_burst_of_three_snapshots.eml").read_bytes()
 
-# What Rekognition says, in its own words, of a snapshot of someone at the
-# front door, and of one where the wind moved a tree.
-PERSON_AT_THE_DOOR = [
-    {
-        "Name": "Person",
-        "Confidence": 98.07,
-        "Instances": [
-            {"BoundingBox": {"Width": 0.12, "Height": 0.55, "Left": 0.35, "Top": 0.24}, "Confidence": 98.07}
-        ],
-        "Parents": [],
-        "Aliases": [{"Name": "Human"}],
-        "Categories": [{"Name": "Person Description"}],
-    },
-    {
-        "Name": "Door",
-        "Confidence": 91.4,
-        "Instances": [],
-        "Parents": [],
-        "Aliases": [],
-        "Categories": [{"Name": "Buildings and Architecture"}],
-    },
-    {
-        "Name": "Porch",
-        "Confidence": 64.2,
-        "Instances": [],
-        "Parents": [{"Name": "Architecture"}],
-        "Aliases": [],
-        "Categories": [{"Name": "Buildings and Architecture"}],
-    },
-]
+# What Rekognition says of the porch with nobody on it, and of a snapshot
+# where the wind moved a tree.
 EMPTY_PORCH = [label for label in PERSON_AT_THE_DOOR if label["Name"] != "Person"]
 ONLY_A_TREE = [
     {
