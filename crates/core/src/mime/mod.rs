@@ -38,12 +38,15 @@ pub struct Picture {
     pub width: u32,
     pub height: u32,
     pub bytes: Vec<u8>,
+    /// SHA-256 of `bytes`: the part's own digest when the bytes are stored
+    /// as received, so that they are hashed once.
+    digest: [u8; 32],
 }
 
 impl Picture {
     /// Hex SHA-256 of the bytes as they will be stored.
     pub fn sha256(&self) -> String {
-        hex::encode(Sha256::digest(&self.bytes))
+        hex::encode(self.digest)
     }
 
     /// File extension matching the content type.
@@ -200,6 +203,11 @@ impl<'a> Selection<'a> {
             ));
         }
         let prepared = picture::prepare(bytes, judged, self.settings.max_pixels.0)?;
+        let digest = if prepared.is_as_received {
+            part_digest
+        } else {
+            Sha256::digest(&prepared.bytes).into()
+        };
         if let Some(index) = self
             .kept
             .iter()
@@ -230,6 +238,7 @@ impl<'a> Selection<'a> {
             width: prepared.width,
             height: prepared.height,
             bytes: prepared.bytes,
+            digest,
         });
         Ok(())
     }

@@ -183,6 +183,8 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// fingerprint used to recognise near-duplicates.
 pub struct Prepared {
     pub bytes: Vec<u8>,
+    /// True when `bytes` are the part's bytes, unchanged.
+    pub is_as_received: bool,
     pub content_type: &'static str,
     pub width: u32,
     pub height: u32,
@@ -199,6 +201,7 @@ pub fn prepare(bytes: Vec<u8>, judged: Judged, max_pixels: u64) -> Result<Prepar
         let fingerprint = jpeg_fingerprint(&bytes, judged)?;
         return Ok(Prepared {
             bytes,
+            is_as_received: true,
             content_type: "image/jpeg",
             width: judged.width,
             height: judged.height,
@@ -210,6 +213,7 @@ pub fn prepare(bytes: Vec<u8>, judged: Judged, max_pixels: u64) -> Result<Prepar
         let fingerprint = Fingerprint::of_image(&decoded);
         return Ok(Prepared {
             bytes,
+            is_as_received: true,
             content_type: "image/png",
             width: judged.width,
             height: judged.height,
@@ -231,6 +235,7 @@ pub fn prepare(bytes: Vec<u8>, judged: Judged, max_pixels: u64) -> Result<Prepar
     }
     Ok(Prepared {
         bytes: jpeg,
+        is_as_received: false,
         content_type: "image/jpeg",
         width: rgb.width(),
         height: rgb.height(),
