@@ -23,6 +23,8 @@ cargo build --release -q -p ipcam
 "$target/release/examples/camera_mail" burst "$work/burst.eml" 64
 
 echo "== default settings: at most 10 frames kept, the rest skipped as over the cap"
+echo "   (every part is still decoded, judged and hashed, as Python hashes every picture;"
+echo "   only the 10 kept are fingerprinted for near-duplicates)"
 python3 bench/extract_vs_python.py "$target/release/ipcam" "$work/burst.eml" "$runs"
 
 echo
