@@ -3,8 +3,9 @@
 //!
 //! The extraction modules of ipcam-core are compiled here from their own
 //! sources, with the two modules they use, rather than through the crate:
-//! the crate also holds the AWS adapters, whose SDK takes far longer to
-//! build with the fuzzer's instrumentation than the code under test.
+//! the crate also holds the adapters (HTTP, TLS, an async runtime), which
+//! take far longer to build with the fuzzer's instrumentation than the code
+//! under test.
 
 #![no_main]
 // The configuration module is compiled whole; the target uses a part of it.

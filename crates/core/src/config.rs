@@ -265,17 +265,14 @@ pub struct ExtractSettings {
     /// Largest picture stored as it is, in pixels; a larger one is scaled
     /// down, which detection does not need and bills the same.
     pub max_pixels: Bounded<6_400, 40_000_000>,
-    /// Largest e-mail read, in megabytes (SES delivers up to 40 MB).
-    pub max_message_mb: Bounded<1, 100>,
 }
 
 impl Default for ExtractSettings {
-    /// Ten frames, twice Full HD, 40 MB.
+    /// Ten frames, twice Full HD.
     fn default() -> Self {
         ExtractSettings {
             max_frames: Bounded(10),
             max_pixels: Bounded(1920 * 1080 * 2),
-            max_message_mb: Bounded(40),
         }
     }
 }

@@ -3,20 +3,21 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use ipcam_core::config::{Config, ExtractSettings};
+use ipcam_core::config::Config;
 use ipcam_core::mime;
 
 /// `ipcam extract FILE [--json] [--out DIR] [--config FILE]`: the same
-/// decisions as the extract-attachments stage, with the `[extract]`
-/// settings of the configuration file (or the defaults).
+/// decisions as the extract-attachments stage, with the configuration
+/// file's size limit and `[extract]` settings (or the defaults).
 pub fn extract(file: &Path, json: bool, out: Option<&Path>, config: Option<&Path>) -> Result<()> {
-    let settings = match config {
-        Some(path) => Config::load(path).map_err(anyhow::Error::msg)?.extract,
-        None => ExtractSettings::default(),
+    let config = match config {
+        Some(path) => Config::load(path).map_err(anyhow::Error::msg)?,
+        None => Config::parse("").map_err(anyhow::Error::msg)?,
     };
     let raw = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let extraction =
-        mime::extract_pictures(&raw, &settings).with_context(|| format!("{}", file.display()))?;
+    let extraction = mime::check_message_size(&raw, &config)
+        .and_then(|()| mime::extract_pictures(&raw, &config.extract))
+        .with_context(|| format!("{}", file.display()))?;
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         for (index, picture) in extraction.pictures.iter().enumerate() {

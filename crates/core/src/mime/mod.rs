@@ -22,7 +22,7 @@ pub mod walk;
 use mailparse::MailHeaderMap;
 use sha2::{Digest, Sha256};
 
-use crate::config::ExtractSettings;
+use crate::config::{Config, ExtractSettings};
 use crate::contract::Skipped;
 use dedup::Fingerprint;
 
@@ -106,23 +106,30 @@ pub fn envelope(raw: &[u8]) -> Result<Envelope, MessageError> {
 
 /// Walks the message and returns the pictures worth analysing, in the order
 /// they appear: duplicates dropped, at most `max_frames`, each fit for
-/// Rekognition. Fails only when the message is too large or not e-mail.
+/// Rekognition. Fails only when the message is not e-mail. The caller
+/// bounds its size (`[ingest] max_message_bytes`, see
+/// [`check_message_size`]).
 pub fn extract_pictures(
     raw: &[u8],
     settings: &ExtractSettings,
 ) -> Result<Extraction, MessageError> {
-    let max_bytes = settings.max_message_mb.0.saturating_mul(1_000_000);
-    if raw.len() as u64 > max_bytes {
-        return Err(MessageError(format!(
-            "it is {:.1} MB, more than the {} MB allowed (`max_message_mb` in [extract])",
-            raw.len() as f64 / 1e6,
-            settings.max_message_mb.0
-        )));
-    }
     let mail = mailparse::parse_mail(raw).map_err(|err| MessageError(err.to_string()))?;
     let mut selection = Selection::new(settings);
     walk::walk(&mail, &mut |leaf| selection.consider(leaf));
     Ok(selection.into_extraction())
+}
+
+/// Refuses a message larger than `[ingest] max_message_bytes`, the one
+/// limit every way in shares, before anything parses it.
+pub fn check_message_size(raw: &[u8], config: &Config) -> Result<(), MessageError> {
+    let limit = config.ingest.max_message_bytes.0;
+    if raw.len() as u64 > limit {
+        return Err(MessageError(format!(
+            "it is {} bytes, more than `[ingest] max_message_bytes` = {limit}",
+            raw.len()
+        )));
+    }
+    Ok(())
 }
 
 /// A kept frame, as later parts are compared with it.

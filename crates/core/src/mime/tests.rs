@@ -320,16 +320,13 @@ fn every_part_not_kept_is_listed_including_the_message_text() {
 
 #[test]
 fn message_above_the_size_limit_is_refused_with_the_setting_to_change() {
-    let settings = ExtractSettings {
-        max_message_mb: Bounded(1),
-        ..ExtractSettings::default()
-    };
+    let config = crate::config::Config::parse("[ingest]\nmax_message_bytes = 1_000_000\n").unwrap();
     let huge = vec![b'a'; 1_500_000];
-    let err = extract_pictures(&huge, &settings).unwrap_err();
     assert_eq!(
-        err.to_string(),
-        "not a readable e-mail message: it is 1.5 MB, more than the 1 MB allowed (`max_message_mb` in [extract])"
+        check_message_size(&huge, &config).unwrap_err().to_string(),
+        "not a readable e-mail message: it is 1500000 bytes, more than `[ingest] max_message_bytes` = 1000000"
     );
+    assert!(check_message_size(&huge[..1_000_000], &config).is_ok());
 }
 
 #[test]

@@ -26,7 +26,8 @@ pub async fn extract_attachments(
             err,
         )
     })?;
-    let extraction = mime::extract_pictures(&raw, &config.extract)
+    let extraction = mime::check_message_size(&raw, config)
+        .and_then(|()| mime::extract_pictures(&raw, &config.extract))
         .map_err(|err| StageError::new(StageErrorKind::InvalidInput, err.to_string()))?;
     let camera = config
         .identify_camera(event.from.as_deref(), &event.to, event.subject.as_deref())
@@ -138,8 +139,7 @@ mod tests {
     #[tokio::test]
     async fn message_over_the_size_limit_is_invalid_input() {
         let (store, input) = store_with("gif_bmp_webp_converted_to_jpeg.eml", "size");
-        let mut config = Config::parse("").unwrap();
-        config.extract.max_message_mb = crate::config::Bounded(1);
+        let config = Config::parse("[ingest]\nmax_message_bytes = 1_000_000\n").unwrap();
         let big = vec![b'x'; 1_200_000];
         store
             .put(&input.event.message, big, "message/rfc822")
@@ -149,6 +149,6 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.kind, StageErrorKind::InvalidInput);
-        assert!(err.message.contains("max_message_mb"), "{err}");
+        assert!(err.message.contains("max_message_bytes"), "{err}");
     }
 }
