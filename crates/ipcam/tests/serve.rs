@@ -290,6 +290,10 @@ fn a_stranger_writing_over_smtp_is_refused_and_nothing_is_run() {
         Some("550"),
         "{err}"
     );
+    assert!(
+        !err.to_string().contains("allowed_senders"),
+        "the stranger is not told how the door is set: {err}"
+    );
     let stopped = server.stop();
     assert!(stopped.status.success());
     assert!(stopped.alerts.is_empty(), "{:#?}", stopped.log);

@@ -61,9 +61,16 @@ impl<E: Executions + 'static> Mailbox for Intake<E> {
         // message again (it missed our answer) starts nothing new.
         let id = format!("smtp-{}", &hex::encode(Sha256::digest(&message.raw))[..40]);
         // The same door as on AWS: a stranger's message is refused before
-        // anything is stored or started.
-        admission::admit_raw(&self.config, &message.raw, &message.mail_from)
-            .map_err(|rejection| Refusal::Policy(format!("{rejection} (message {id})")))?;
+        // anything is stored or started. The log says why in full; the
+        // sender hears only the kind of refusal, not how the door is set.
+        if let Err(rejection) = admission::admit_raw(&self.config, &message.raw, &message.mail_from)
+        {
+            tracing::warn!(message = %id, "smtp: {rejection}");
+            return Err(Refusal::Policy(format!(
+                "message not accepted ({})",
+                rejection.reason.name()
+            )));
+        }
         let object = ObjectRef {
             bucket: BUCKET.to_string(),
             key: format!("incoming/smtp/{id}"),
