@@ -12,6 +12,13 @@ use crate::annotate::annotate;
 use crate::contract::{AlertRequest, Notification, ObjectRef};
 use crate::ports::{Notifier, ObjectStore};
 
+/// Largest frame drawn on, in pixels. Drawing holds the picture decoded
+/// (3 bytes a pixel) and its encoding: 12 megapixels stay well within the
+/// notify function's 256 MB, while `[extract] max_pixels` may allow up to
+/// 40. A larger frame is sent without drawing rather than risk the
+/// function running out of memory and the alert being lost.
+const MAX_DRAWN_PIXELS: u64 = 12_000_000;
+
 /// Draws on the alerting frame, words the alert and sends it through the
 /// notifier.
 pub async fn notify(
@@ -50,6 +57,12 @@ async fn annotated_snapshot(
         .frames
         .get(index)
         .ok_or_else(|| format!("the event has no frame {index}"))?;
+    let pixels = u64::from(frame.width) * u64::from(frame.height);
+    if pixels > MAX_DRAWN_PIXELS {
+        return Err(format!(
+            "the frame has {pixels} pixels, more than the {MAX_DRAWN_PIXELS} drawn on"
+        ));
+    }
     let original = store
         .get(&frame.object())
         .await
@@ -189,6 +202,23 @@ mod tests {
             .text
             .contains(&format!("Picture: {}", path.display())));
         assert_eq!(alerts[0].json["snapshot"]["key"], "annotated/evt-7/0.jpg");
+    }
+
+    #[tokio::test]
+    async fn a_frame_too_large_to_draw_on_is_not_read_and_the_alert_goes() {
+        let store = scratch_store("huge");
+        let mut request = person_at_the_door();
+        request.frames[0].width = 8000;
+        request.frames[0].height = 5000;
+        // The stored bytes could be drawn on: only the size stops it.
+        store
+            .put(&request.frames[0].object(), camera_frame(), "image/jpeg")
+            .await
+            .unwrap();
+        let notifier = KeptAlerts::default();
+        let notification = notify(&request, &store, &notifier).await.unwrap();
+        assert_eq!(notification.snapshot, None);
+        assert_eq!(notifier.0.lock().unwrap().len(), 1);
     }
 
     #[tokio::test]
