@@ -39,14 +39,23 @@ impl Fingerprint {
         if width == 0 || height == 0 || luma.len() < width * height {
             return None;
         }
+        // Column x falls in grid column x * GRID / width: each grid column is
+        // a run of whole pixels, summed as one slice (which vectorises).
+        let column_runs: Vec<(usize, usize)> = (0..GRID)
+            .map(|cell| {
+                let start = (cell * width).div_ceil(GRID);
+                let end = ((cell + 1) * width).div_ceil(GRID);
+                (start, end)
+            })
+            .collect();
         let mut sums = [0u64; GRID * GRID];
         let mut counts = [0u64; GRID * GRID];
-        let column_cell: Vec<usize> = (0..width).map(|x| x * GRID / width).collect();
         for (y, row) in luma.chunks_exact(width).take(height).enumerate() {
             let row_start = (y * GRID / height) * GRID;
-            for (&value, &cell) in row.iter().zip(&column_cell) {
-                sums[row_start + cell] += u64::from(value);
-                counts[row_start + cell] += 1;
+            for (cell, &(start, end)) in column_runs.iter().enumerate() {
+                sums[row_start + cell] +=
+                    row[start..end].iter().map(|&v| u64::from(v)).sum::<u64>();
+                counts[row_start + cell] += (end - start) as u64;
             }
         }
         let mut cells = [0u8; GRID * GRID];
@@ -121,6 +130,39 @@ mod tests {
         let after = Fingerprint::of_luma(64, 64, &with_object).unwrap();
         assert_eq!(before.difference(&after), 120);
         assert!(!after.is_near_duplicate_of(&before));
+    }
+
+    /// Each cell is the mean of the pixels (x, y) with x * 32 / width and
+    /// y * 32 / height naming that cell, computed one pixel at a time.
+    fn cell_means_pixel_by_pixel(width: usize, height: usize, luma: &[u8]) -> Vec<u8> {
+        let mut sums = vec![0u64; GRID * GRID];
+        let mut counts = vec![0u64; GRID * GRID];
+        for y in 0..height {
+            for x in 0..width {
+                let cell = (y * GRID / height) * GRID + x * GRID / width;
+                sums[cell] += u64::from(luma[y * width + x]);
+                counts[cell] += 1;
+            }
+        }
+        sums.iter()
+            .zip(&counts)
+            .map(|(sum, count)| sum.checked_div(*count).unwrap_or(0) as u8)
+            .collect()
+    }
+
+    #[test]
+    fn cells_are_the_mean_of_exactly_the_pixels_they_cover() {
+        for (width, height) in [(1280, 720), (37, 23), (10, 5), (33, 97)] {
+            let luma: Vec<u8> = (0..width * height)
+                .map(|i| ((i * 7919) % 251) as u8)
+                .collect();
+            let fingerprint = Fingerprint::of_luma(width as u32, height as u32, &luma).unwrap();
+            assert_eq!(
+                fingerprint.cells.to_vec(),
+                cell_means_pixel_by_pixel(width, height, &luma),
+                "{width}x{height}"
+            );
+        }
     }
 
     #[test]
