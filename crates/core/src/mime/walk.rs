@@ -206,6 +206,14 @@ mod tests {
     }
 
     #[test]
+    fn lenient_base64_joins_a_group_cut_by_a_line_end() {
+        assert_eq!(
+            decode_base64_leniently(b"aGVsb\r\nG8gd29y\nbGQ="),
+            b"hello world"
+        );
+    }
+
+    #[test]
     fn lenient_base64_resumes_after_padding_and_keeps_a_cut_group() {
         assert_eq!(decode_base64_leniently(b"aGk=aGk=aGVsbA"), b"hihihell");
     }
