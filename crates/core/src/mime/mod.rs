@@ -19,7 +19,11 @@ pub mod dedup;
 pub mod picture;
 pub mod walk;
 
+use std::cell::LazyCell;
+use std::sync::{Mutex, PoisonError};
+
 use mailparse::MailHeaderMap;
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use sha2::{Digest, Sha256};
 
 use crate::config::{Config, ExtractSettings};
@@ -134,17 +138,51 @@ pub fn check_message_size(raw: &[u8], config: &Config) -> Result<(), MessageErro
 
 /// A kept frame, as later parts are compared with it.
 struct KeptFrame {
-    /// Digest of the part's bytes as received, so that an exact copy is
-    /// recognised without decoding it.
+    /// Size and digest of the part's bytes as received, so that an exact
+    /// copy is recognised without decoding it, and a part of another size
+    /// without even hashing it.
+    part_size: usize,
     part_digest: [u8; 32],
     fingerprint: Fingerprint,
 }
 
+/// A part that is a picture and may be kept, waiting to be prepared.
+struct Candidate {
+    /// Its place among the message's parts.
+    order: usize,
+    name: String,
+    name_is_made_up: bool,
+    bytes: Vec<u8>,
+    judged: picture::Judged,
+}
+
+/// A candidate once prepared, ready for the keep-or-skip decision.
+struct PreparedCandidate {
+    order: usize,
+    name: String,
+    name_is_made_up: bool,
+    part_size: usize,
+    part_digest: [u8; 32],
+    prepared: Result<picture::Prepared, String>,
+}
+
 /// The decisions taken part by part: which to keep, which to skip and why.
+///
+/// Preparing a picture (decoding it to fingerprint it, converting it) is
+/// most of the work, and each picture's is independent of the others', so
+/// candidates are prepared in batches on all cores, then decided one by one
+/// in the order of the parts, exactly as if each had been prepared in turn.
+/// A batch holds as many candidates as frames may still be kept, so nothing
+/// is prepared that the frame cap would have skipped.
 struct Selection<'a> {
     settings: &'a ExtractSettings,
     kept: Vec<KeptFrame>,
-    extraction: Extraction,
+    pictures: Vec<Picture>,
+    /// Skipped parts with their place among the parts: parts refused on
+    /// sight are listed before the batch ahead of them is decided.
+    skipped: Vec<(usize, Skipped)>,
+    pending: Vec<Candidate>,
+    parts_seen: usize,
 }
 
 impl<'a> Selection<'a> {
@@ -152,24 +190,48 @@ impl<'a> Selection<'a> {
         Selection {
             settings,
             kept: Vec::new(),
-            extraction: Extraction::default(),
+            pictures: Vec::new(),
+            skipped: Vec::new(),
+            pending: Vec::new(),
+            parts_seen: 0,
         }
+    }
+
+    /// Frames that may still be kept, pending candidates aside.
+    fn room(&self) -> usize {
+        usize::try_from(self.settings.max_frames.0)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(self.kept.len())
     }
 
     fn consider(&mut self, leaf: walk::Leaf) {
+        let order = self.parts_seen;
+        self.parts_seen += 1;
         let name = leaf.name.clone();
-        if let Err(reason) = self.try_keep(leaf) {
-            self.extraction.skipped.push(Skipped {
-                filename: name,
-                reason,
-            });
+        let candidate = match self.screen(leaf, order) {
+            Ok(candidate) => candidate,
+            Err(reason) => return self.skip(order, name, reason),
+        };
+        if self.room() == 0 {
+            let max_frames = self.settings.max_frames.0;
+            let reason = format!(
+                "more than {max_frames} different pictures in one e-mail (`max_frames` in [extract])"
+            );
+            return self.skip(order, name, reason);
+        }
+        self.pending.push(candidate);
+        if self.pending.len() >= self.room() {
+            self.decide_pending();
         }
     }
 
-    /// Keeps the part as a frame, or says why not. Cheap checks come first:
-    /// the header, then an exact copy, then the frame cap; only a part that
-    /// may be kept is decoded.
-    fn try_keep(&mut self, leaf: walk::Leaf) -> Result<(), String> {
+    fn skip(&mut self, order: usize, filename: String, reason: String) {
+        self.skipped.push((order, Skipped { filename, reason }));
+    }
+
+    /// The checks that need no decoding: a picture by its header, and not a
+    /// copy of a frame already kept.
+    fn screen(&self, leaf: walk::Leaf, order: usize) -> Result<Candidate, String> {
         if leaf.is_body_text && leaf.mimetype.starts_with("multipart/") {
             return Err(format!(
                 "a {} section without a boundary: its parts cannot be told apart",
@@ -192,29 +254,80 @@ impl<'a> Selection<'a> {
                 reason
             }
         })?;
-        let part_digest: [u8; 32] = Sha256::digest(&bytes).into();
-        if let Some(index) = self
-            .kept
+        if let Some(index) = self.kept_copy(bytes.len(), || Sha256::digest(&bytes).into()) {
+            return Err(self.copy_reason(index));
+        }
+        Ok(Candidate {
+            order,
+            name: leaf.name,
+            name_is_made_up: leaf.name_is_made_up,
+            bytes,
+            judged,
+        })
+    }
+
+    /// The kept frame whose part had exactly these bytes, by size and then
+    /// digest: `digest` is only called when a kept part has the same size.
+    fn kept_copy(&self, size: usize, digest: impl FnOnce() -> [u8; 32]) -> Option<usize> {
+        let digest = LazyCell::new(digest);
+        self.kept
             .iter()
-            .position(|kept| kept.part_digest == part_digest)
-        {
-            return Err(format!(
-                "duplicate of frame {index} ({}): the same bytes",
-                self.extraction.pictures[index].filename
-            ));
+            .position(|kept| kept.part_size == size && kept.part_digest == *digest)
+    }
+
+    fn copy_reason(&self, index: usize) -> String {
+        format!(
+            "duplicate of frame {index} ({}): the same bytes",
+            self.pictures[index].filename
+        )
+    }
+
+    /// Prepares the pending candidates side by side, then keeps or skips
+    /// each in turn.
+    fn decide_pending(&mut self) {
+        let max_pixels = self.settings.max_pixels.0;
+        // A full decode takes up to 8 bytes a pixel: one at a time, so that
+        // a batch of large pictures needs no more memory than one.
+        let full_decode = Mutex::new(());
+        let prepared: Vec<PreparedCandidate> = std::mem::take(&mut self.pending)
+            .into_par_iter()
+            .map(|candidate| {
+                let part_size = candidate.bytes.len();
+                let part_digest = Sha256::digest(&candidate.bytes).into();
+                let prepare = || picture::prepare(candidate.bytes, candidate.judged, max_pixels);
+                let prepared = if candidate.judged.needs_full_decode(part_size, max_pixels) {
+                    let _alone = full_decode.lock().unwrap_or_else(PoisonError::into_inner);
+                    prepare()
+                } else {
+                    prepare()
+                };
+                PreparedCandidate {
+                    order: candidate.order,
+                    name: candidate.name,
+                    name_is_made_up: candidate.name_is_made_up,
+                    part_size,
+                    part_digest,
+                    prepared,
+                }
+            })
+            .collect();
+        for candidate in prepared {
+            let (order, name) = (candidate.order, candidate.name.clone());
+            if let Err(reason) = self.keep(candidate) {
+                self.skip(order, name, reason);
+            }
         }
-        let max_frames = self.settings.max_frames.0;
-        if self.kept.len() as u64 >= max_frames {
-            return Err(format!(
-                "more than {max_frames} different pictures in one e-mail (`max_frames` in [extract])"
-            ));
+    }
+
+    /// Keeps a prepared candidate as a frame, or says why not. A batch is
+    /// never larger than the room left, so the frame cap cannot be reached
+    /// here.
+    fn keep(&mut self, candidate: PreparedCandidate) -> Result<(), String> {
+        // A copy of a frame kept earlier in the same batch.
+        if let Some(index) = self.kept_copy(candidate.part_size, || candidate.part_digest) {
+            return Err(self.copy_reason(index));
         }
-        let prepared = picture::prepare(bytes, judged, self.settings.max_pixels.0)?;
-        let digest = if prepared.is_as_received {
-            part_digest
-        } else {
-            Sha256::digest(&prepared.bytes).into()
-        };
+        let prepared = candidate.prepared?;
         if let Some(index) = self
             .kept
             .iter()
@@ -222,24 +335,30 @@ impl<'a> Selection<'a> {
         {
             return Err(format!(
                 "near-duplicate of frame {index} ({}): the same scene, a burst frame",
-                self.extraction.pictures[index].filename
+                self.pictures[index].filename
             ));
         }
-        let filename = if leaf.name_is_made_up {
+        let digest = if prepared.is_as_received {
+            candidate.part_digest
+        } else {
+            Sha256::digest(&prepared.bytes).into()
+        };
+        let filename = if candidate.name_is_made_up {
             let extension = if prepared.content_type == "image/png" {
                 "png"
             } else {
                 "jpg"
             };
-            format!("{}.{extension}", leaf.name)
+            format!("{}.{extension}", candidate.name)
         } else {
-            leaf.name
+            candidate.name
         };
         self.kept.push(KeptFrame {
-            part_digest,
+            part_size: candidate.part_size,
+            part_digest: candidate.part_digest,
             fingerprint: prepared.fingerprint,
         });
-        self.extraction.pictures.push(Picture {
+        self.pictures.push(Picture {
             filename,
             content_type: prepared.content_type,
             width: prepared.width,
@@ -250,8 +369,17 @@ impl<'a> Selection<'a> {
         Ok(())
     }
 
-    fn into_extraction(self) -> Extraction {
-        self.extraction
+    fn into_extraction(mut self) -> Extraction {
+        self.decide_pending();
+        self.skipped.sort_by_key(|(order, _)| *order);
+        Extraction {
+            pictures: self.pictures,
+            skipped: self
+                .skipped
+                .into_iter()
+                .map(|(_, skipped)| skipped)
+                .collect(),
+        }
     }
 }
 

@@ -97,6 +97,22 @@ pub struct Judged {
     pub height: u32,
 }
 
+impl Judged {
+    /// True when the picture can be stored as it is: within `max_pixels`
+    /// and Rekognition's 15 MB.
+    fn fits(&self, size: usize, max_pixels: u64) -> bool {
+        u64::from(self.width) * u64::from(self.height) <= max_pixels && size <= MAX_STORED_BYTES
+    }
+
+    /// True when [`prepare`] decodes the whole picture in colour (to convert
+    /// or scale it, or to fingerprint a PNG), which takes up to 8 bytes a
+    /// pixel; a JPEG that fits is fingerprinted from its brightness alone,
+    /// 1 byte a pixel.
+    pub fn needs_full_decode(&self, size: usize, max_pixels: u64) -> bool {
+        !(self.format == Format::Jpeg && self.fits(size, max_pixels))
+    }
+}
+
 /// Reads a picture's header and refuses what cannot or should not be
 /// analysed, with the reason: not a picture, damaged, cut off, too small,
 /// or claiming more pixels than any camera sends.
@@ -195,8 +211,7 @@ pub struct Prepared {
 /// kept byte for byte; GIF (first frame), BMP and WebP are converted to
 /// JPEG; anything above `max_pixels` or the 15 MB limit is scaled down.
 pub fn prepare(bytes: Vec<u8>, judged: Judged, max_pixels: u64) -> Result<Prepared, String> {
-    let pixels = u64::from(judged.width) * u64::from(judged.height);
-    let fits = pixels <= max_pixels && bytes.len() <= MAX_STORED_BYTES;
+    let fits = judged.fits(bytes.len(), max_pixels);
     if judged.format == Format::Jpeg && fits {
         let fingerprint = jpeg_fingerprint(&bytes, judged)?;
         return Ok(Prepared {

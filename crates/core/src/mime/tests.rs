@@ -233,6 +233,77 @@ fn near_duplicate_threshold_sits_between_requality_and_a_person_walking_in() {
     assert!(empty.difference(person) >= threshold * 3);
 }
 
+/// Candidates are prepared in batches as large as the room left under the
+/// cap (here 2, then 1); what is kept, what is skipped and the order of the
+/// list are those of taking the parts one by one.
+#[test]
+fn burst_decided_in_batches_as_one_by_one() {
+    let settings = ExtractSettings {
+        max_frames: Bounded(2),
+        ..ExtractSettings::default()
+    };
+    let raw = fixture("burst_of_four_two_near_duplicates.eml");
+    let found = extract_pictures(&raw, &settings).unwrap();
+    let kept: Vec<_> = found.pictures.iter().map(|p| p.filename.as_str()).collect();
+    assert_eq!(kept, ["burst_1.jpg", "burst_3.jpg"]);
+    let skipped: Vec<_> = found
+        .skipped
+        .iter()
+        .map(|s| {
+            (
+                s.filename.as_str(),
+                s.reason.split(':').next().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            (
+                "part-1",
+                "the text of the message (text/plain), not a picture"
+            ),
+            ("burst_2.jpg", "near-duplicate of frame 0 (burst_1.jpg)"),
+            (
+                "burst_4.jpg",
+                "more than 2 different pictures in one e-mail (`max_frames` in [extract])"
+            ),
+        ]
+    );
+}
+
+/// A part refused on sight (a text file) after pictures still waiting to be
+/// decided is listed after them, in the order of the parts.
+#[test]
+fn skipped_parts_are_listed_in_the_order_of_the_parts() {
+    use base64::Engine;
+    let picture = image::RgbImage::from_fn(120, 90, |x, y| image::Rgb([x as u8, y as u8, 60]));
+    let mut jpeg = Vec::new();
+    image::DynamicImage::ImageRgb8(picture)
+        .write_to(
+            &mut std::io::Cursor::new(&mut jpeg),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    let jpeg = base64::engine::general_purpose::STANDARD.encode(&jpeg);
+    let part = |content_type: &str, name: &str, body: &str| {
+        format!(
+            "--b\r\nContent-Type: {content_type}\r\nContent-Disposition: attachment; \
+             filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{body}\r\n"
+        )
+    };
+    let raw = format!(
+        "From: cam@example.com\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n{}{}{}--b--\r\n",
+        part("image/jpeg", "a.jpg", &jpeg),
+        part("image/jpeg", "b.jpg", &jpeg),
+        part("text/plain", "notes.txt", "aGVsbG8="),
+    );
+    let found = extract_pictures(raw.as_bytes(), &ExtractSettings::default()).unwrap();
+    assert_eq!(frames(&found), [("a.jpg", "image/jpeg", 120, 90)]);
+    let names: Vec<_> = skipped(&found).into_iter().map(|(name, _)| name).collect();
+    assert_eq!(names, ["b.jpg", "notes.txt"]);
+}
+
 #[test]
 fn burst_with_exact_copy_keeps_the_first() {
     let found = extract("burst_with_exact_copy.eml");
