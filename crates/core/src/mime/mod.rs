@@ -42,8 +42,7 @@ pub struct Picture {
     pub width: u32,
     pub height: u32,
     pub bytes: Vec<u8>,
-    /// SHA-256 of `bytes`: the part's own digest when the bytes are stored
-    /// as received, so that they are hashed once.
+    /// SHA-256 of `bytes`, computed while preparing them.
     digest: [u8; 32],
 }
 
@@ -138,12 +137,21 @@ pub fn check_message_size(raw: &[u8], config: &Config) -> Result<(), MessageErro
 
 /// A kept frame, as later parts are compared with it.
 struct KeptFrame {
-    /// Size and digest of the part's bytes as received, so that an exact
-    /// copy is recognised without decoding it, and a part of another size
-    /// without even hashing it.
-    part_size: usize,
-    part_digest: [u8; 32],
+    /// The part's body as the message carries it, by size and digest (see
+    /// [`text_digest`]): an exact copy is recognised without decoding it,
+    /// and a part of another size without even hashing it.
+    text_size: usize,
+    text_digest: [u8; 32],
     fingerprint: Fingerprint,
+}
+
+/// SHA-256 of a body's transfer encoding and text.
+fn text_digest((encoding, text): (&str, &[u8])) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(encoding.as_bytes());
+    hasher.update([0]);
+    hasher.update(text);
+    hasher.finalize().into()
 }
 
 /// A part that is a picture and may be kept, waiting to be prepared.
@@ -152,6 +160,8 @@ struct Candidate {
     order: usize,
     name: String,
     name_is_made_up: bool,
+    text_size: usize,
+    text_digest: [u8; 32],
     bytes: Vec<u8>,
     judged: picture::Judged,
 }
@@ -161,9 +171,11 @@ struct PreparedCandidate {
     order: usize,
     name: String,
     name_is_made_up: bool,
-    part_size: usize,
-    part_digest: [u8; 32],
-    prepared: Result<picture::Prepared, String>,
+    text_size: usize,
+    text_digest: [u8; 32],
+    /// The picture fit to store and the SHA-256 of its bytes, or why there
+    /// is none.
+    prepared: Result<(picture::Prepared, [u8; 32]), String>,
 }
 
 /// The decisions taken part by part: which to keep, which to skip and why.
@@ -173,7 +185,8 @@ struct PreparedCandidate {
 /// candidates are prepared in batches on all cores, then decided one by one
 /// in the order of the parts, exactly as if each had been prepared in turn.
 /// A batch holds as many candidates as frames may still be kept, so nothing
-/// is prepared that the frame cap would have skipped.
+/// is prepared that the frame cap would have skipped; once the cap is
+/// reached, a part is only looked at, not decoded.
 struct Selection<'a> {
     settings: &'a ExtractSettings,
     kept: Vec<KeptFrame>,
@@ -204,24 +217,12 @@ impl<'a> Selection<'a> {
             .saturating_sub(self.kept.len())
     }
 
-    fn consider(&mut self, leaf: walk::Leaf) {
+    fn consider(&mut self, leaf: walk::Leaf<'_>) {
         let order = self.parts_seen;
         self.parts_seen += 1;
         let name = leaf.name.clone();
-        let candidate = match self.screen(leaf, order) {
-            Ok(candidate) => candidate,
-            Err(reason) => return self.skip(order, name, reason),
-        };
-        if self.room() == 0 {
-            let max_frames = self.settings.max_frames.0;
-            let reason = format!(
-                "more than {max_frames} different pictures in one e-mail (`max_frames` in [extract])"
-            );
-            return self.skip(order, name, reason);
-        }
-        self.pending.push(candidate);
-        if self.pending.len() >= self.room() {
-            self.decide_pending();
+        if let Err(reason) = self.take(leaf, order) {
+            self.skip(order, name, reason);
         }
     }
 
@@ -229,9 +230,10 @@ impl<'a> Selection<'a> {
         self.skipped.push((order, Skipped { filename, reason }));
     }
 
-    /// The checks that need no decoding: a picture by its header, and not a
-    /// copy of a frame already kept.
-    fn screen(&self, leaf: walk::Leaf, order: usize) -> Result<Candidate, String> {
+    /// Takes the part as a candidate, or says why not, with the checks that
+    /// need no decoding first: not the message's text, not a copy of a frame
+    /// already kept, room left under the cap; then a picture by its header.
+    fn take(&mut self, leaf: walk::Leaf<'_>, order: usize) -> Result<(), String> {
         if leaf.is_body_text && leaf.mimetype.starts_with("multipart/") {
             return Err(format!(
                 "a {} section without a boundary: its parts cannot be told apart",
@@ -244,35 +246,54 @@ impl<'a> Selection<'a> {
                 leaf.mimetype
             ));
         }
-        let bytes = leaf
-            .body
-            .map_err(|err| format!("could not decode the part: {err}"))?;
-        let judged = picture::judge(&bytes).map_err(|reason| {
+        let text = leaf.encoded();
+        let digest = LazyCell::new(|| text_digest(text));
+        if let Some(index) = self.kept_copy(text.1.len(), || *digest) {
+            return Err(self.copy_reason(index));
+        }
+        // What the bytes are when they are not a picture, else the
+        // declared type.
+        let refused = |reason: String| {
             if reason == "not a picture" {
                 format!("not a picture ({})", leaf.mimetype)
             } else {
                 reason
             }
-        })?;
-        if let Some(index) = self.kept_copy(bytes.len(), || Sha256::digest(&bytes).into()) {
-            return Err(self.copy_reason(index));
+        };
+        let undecodable = |err| format!("could not decode the part: {err}");
+        if self.room() == 0 {
+            let head = leaf.head().map_err(undecodable)?;
+            picture::sniff(&head).map_err(|reason| refused(reason.to_string()))?;
+            let max_frames = self.settings.max_frames.0;
+            return Err(format!(
+                "more than {max_frames} different pictures in one e-mail (`max_frames` in [extract])"
+            ));
         }
-        Ok(Candidate {
+        let bytes = leaf.decode().map_err(undecodable)?;
+        let judged = picture::judge(&bytes).map_err(refused)?;
+        let (text_size, text_digest) = (text.1.len(), *digest);
+        self.pending.push(Candidate {
             order,
             name: leaf.name,
             name_is_made_up: leaf.name_is_made_up,
+            text_size,
+            text_digest,
             bytes,
             judged,
-        })
+        });
+        if self.pending.len() >= self.room() {
+            self.decide_pending();
+        }
+        Ok(())
     }
 
-    /// The kept frame whose part had exactly these bytes, by size and then
+    /// The kept frame whose part had exactly this body, by size and then
     /// digest: `digest` is only called when a kept part has the same size.
     fn kept_copy(&self, size: usize, digest: impl FnOnce() -> [u8; 32]) -> Option<usize> {
         let digest = LazyCell::new(digest);
         self.kept
             .iter()
-            .position(|kept| kept.part_size == size && kept.part_digest == *digest)
+            .position(|kept| kept.text_size == size && kept.text_digest == *digest)
     }
 
     fn copy_reason(&self, index: usize) -> String {
@@ -292,10 +313,9 @@ impl<'a> Selection<'a> {
         let prepared: Vec<PreparedCandidate> = std::mem::take(&mut self.pending)
             .into_par_iter()
             .map(|candidate| {
-                let part_size = candidate.bytes.len();
-                let part_digest = Sha256::digest(&candidate.bytes).into();
+                let size = candidate.bytes.len();
                 let prepare = || picture::prepare(candidate.bytes, candidate.judged, max_pixels);
-                let prepared = if candidate.judged.needs_full_decode(part_size, max_pixels) {
+                let prepared = if candidate.judged.needs_full_decode(size, max_pixels) {
                     let _alone = full_decode.lock().unwrap_or_else(PoisonError::into_inner);
                     prepare()
                 } else {
@@ -305,9 +325,12 @@ impl<'a> Selection<'a> {
                     order: candidate.order,
                     name: candidate.name,
                     name_is_made_up: candidate.name_is_made_up,
-                    part_size,
-                    part_digest,
-                    prepared,
+                    text_size: candidate.text_size,
+                    text_digest: candidate.text_digest,
+                    prepared: prepared.map(|prepared| {
+                        let digest = Sha256::digest(&prepared.bytes).into();
+                        (prepared, digest)
+                    }),
                 }
             })
             .collect();
@@ -324,10 +347,10 @@ impl<'a> Selection<'a> {
     /// here.
     fn keep(&mut self, candidate: PreparedCandidate) -> Result<(), String> {
         // A copy of a frame kept earlier in the same batch.
-        if let Some(index) = self.kept_copy(candidate.part_size, || candidate.part_digest) {
+        if let Some(index) = self.kept_copy(candidate.text_size, || candidate.text_digest) {
             return Err(self.copy_reason(index));
         }
-        let prepared = candidate.prepared?;
+        let (prepared, digest) = candidate.prepared?;
         if let Some(index) = self
             .kept
             .iter()
@@ -338,11 +361,6 @@ impl<'a> Selection<'a> {
                 self.pictures[index].filename
             ));
         }
-        let digest = if prepared.is_as_received {
-            candidate.part_digest
-        } else {
-            Sha256::digest(&prepared.bytes).into()
-        };
         let filename = if candidate.name_is_made_up {
             let extension = if prepared.content_type == "image/png" {
                 "png"
@@ -354,8 +372,8 @@ impl<'a> Selection<'a> {
             candidate.name
         };
         self.kept.push(KeptFrame {
-            part_size: candidate.part_size,
-            part_digest: candidate.part_digest,
+            text_size: candidate.text_size,
+            text_digest: candidate.text_digest,
             fingerprint: prepared.fingerprint,
         });
         self.pictures.push(Picture {

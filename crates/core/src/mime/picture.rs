@@ -199,8 +199,6 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// fingerprint used to recognise near-duplicates.
 pub struct Prepared {
     pub bytes: Vec<u8>,
-    /// True when `bytes` are the part's bytes, unchanged.
-    pub is_as_received: bool,
     pub content_type: &'static str,
     pub width: u32,
     pub height: u32,
@@ -216,7 +214,6 @@ pub fn prepare(bytes: Vec<u8>, judged: Judged, max_pixels: u64) -> Result<Prepar
         let fingerprint = jpeg_fingerprint(&bytes, judged)?;
         return Ok(Prepared {
             bytes,
-            is_as_received: true,
             content_type: "image/jpeg",
             width: judged.width,
             height: judged.height,
@@ -228,7 +225,6 @@ pub fn prepare(bytes: Vec<u8>, judged: Judged, max_pixels: u64) -> Result<Prepar
         let fingerprint = Fingerprint::of_image(&decoded);
         return Ok(Prepared {
             bytes,
-            is_as_received: true,
             content_type: "image/png",
             width: judged.width,
             height: judged.height,
@@ -250,7 +246,6 @@ pub fn prepare(bytes: Vec<u8>, judged: Judged, max_pixels: u64) -> Result<Prepar
     }
     Ok(Prepared {
         bytes: jpeg,
-        is_as_received: false,
         content_type: "image/jpeg",
         width: rgb.width(),
         height: rgb.height(),

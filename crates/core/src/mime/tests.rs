@@ -205,7 +205,7 @@ fn fingerprints(name: &str) -> Vec<Fingerprint> {
     let mail = mailparse::parse_mail(&raw).unwrap();
     let mut found = Vec::new();
     walk::walk(&mail, &mut |leaf| {
-        if let Ok(bytes) = leaf.body {
+        if let Ok(bytes) = leaf.decode() {
             if let Ok(judged) = picture::judge(&bytes) {
                 found.push(
                     picture::prepare(bytes, judged, u64::MAX)
@@ -302,6 +302,31 @@ fn skipped_parts_are_listed_in_the_order_of_the_parts() {
     assert_eq!(frames(&found), [("a.jpg", "image/jpeg", 120, 90)]);
     let names: Vec<_> = skipped(&found).into_iter().map(|(name, _)| name).collect();
     assert_eq!(names, ["b.jpg", "notes.txt"]);
+}
+
+/// Once the cap is reached a part is only looked at, not decoded: a copy
+/// of a kept frame, a video clip and a text file are still told apart.
+#[test]
+fn parts_past_the_cap_keep_their_reasons() {
+    let one_frame = ExtractSettings {
+        max_frames: Bounded(1),
+        ..ExtractSettings::default()
+    };
+    let copy = extract_pictures(&fixture("burst_with_exact_copy.eml"), &one_frame).unwrap();
+    assert_eq!(
+        skipped(&copy),
+        [("b.jpg", "duplicate of frame 0 (a.jpg): the same bytes")]
+    );
+    let others =
+        extract_pictures(&fixture("avi_clip_and_log_attachments.eml"), &one_frame).unwrap();
+    assert_eq!(frames(&others), [("snap.jpg", "image/jpeg", 320, 240)]);
+    assert_eq!(
+        skipped(&others),
+        [
+            ("clip.avi", "a video clip (AVI), not a picture"),
+            ("event.log", "not a picture (text/plain)")
+        ]
+    );
 }
 
 #[test]

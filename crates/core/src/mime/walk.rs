@@ -15,7 +15,7 @@ use mailparse::{DispositionType, MailHeaderMap, ParsedMail};
 const MAX_FORWARD_DEPTH: usize = 3;
 
 /// A leaf part of the tree.
-pub struct Leaf {
+pub struct Leaf<'a> {
     /// The part's own file name, or a made-up one (`part-3`).
     pub name: String,
     /// True when the name was made up: the stored format's extension may be
@@ -25,23 +25,60 @@ pub struct Leaf {
     pub mimetype: String,
     /// The text of the message rather than an attachment.
     pub is_body_text: bool,
-    /// The decoded bytes, or why they could not be decoded.
-    pub body: Result<Vec<u8>, String>,
+    /// The body as the message carries it, transfer encoding and all.
+    body: Body<'a>,
+}
+
+/// Bytes of a body enough to tell a picture's format by its signature.
+const HEAD_BYTES: usize = 16;
+
+impl Leaf<'_> {
+    /// The body's bytes, its transfer encoding undone, or why they could
+    /// not be decoded.
+    pub fn decode(&self) -> Result<Vec<u8>, String> {
+        decode(&self.body)
+    }
+
+    /// The first bytes of the body (at least 16 when it has them), decoding
+    /// only what they need.
+    pub fn head(&self) -> Result<Vec<u8>, String> {
+        if let Body::Base64(body) = &self.body {
+            let encoded = body.get_raw();
+            // 64 characters hold 48 bytes; line ends and blanks take some.
+            let head = decode_base64_leniently(&encoded[..encoded.len().min(128)]);
+            if head.len() >= HEAD_BYTES || encoded.len() <= 128 {
+                return Ok(head);
+            }
+        }
+        self.decode()
+    }
+
+    /// What identifies the body byte for byte without decoding it: its
+    /// transfer encoding and its text. Two parts with the same text in the
+    /// same encoding hold the same bytes.
+    pub fn encoded(&self) -> (&'static str, &[u8]) {
+        match &self.body {
+            Body::Base64(body) => ("base64", body.get_raw()),
+            Body::QuotedPrintable(body) => ("quoted-printable", body.get_raw()),
+            Body::SevenBit(body) => ("7bit", body.get_raw()),
+            Body::EightBit(body) => ("8bit", body.get_raw()),
+            Body::Binary(body) => ("binary", body.get_raw()),
+        }
+    }
 }
 
 /// Calls `visit` on every leaf part, in order, opening forwarded messages.
-/// Each leaf is decoded just before its visit and dropped after, so only
-/// one part's bytes are held at a time.
-pub fn walk(mail: &ParsedMail<'_>, visit: &mut impl FnMut(Leaf)) {
+/// A leaf is decoded only if the visitor asks for its bytes.
+pub fn walk<'a>(mail: &'a ParsedMail<'a>, visit: &mut impl FnMut(Leaf<'_>)) {
     let mut counter = 0;
     walk_part(mail, 0, &mut counter, visit);
 }
 
-fn walk_part(
-    part: &ParsedMail<'_>,
+fn walk_part<'a>(
+    part: &'a ParsedMail<'a>,
     forward_depth: usize,
     counter: &mut usize,
-    visit: &mut impl FnMut(Leaf),
+    visit: &mut impl FnMut(Leaf<'_>),
 ) {
     if !part.subparts.is_empty() {
         for sub in &part.subparts {
@@ -52,7 +89,7 @@ fn walk_part(
     *counter += 1;
     let mimetype = part.ctype.mimetype.to_ascii_lowercase();
     if mimetype == "message/rfc822" && forward_depth < MAX_FORWARD_DEPTH {
-        if let Ok(inner) = decode(part) {
+        if let Ok(inner) = decode(&part.get_body_encoded()) {
             if let Ok(forwarded) = mailparse::parse_mail(&inner) {
                 walk_part(&forwarded, forward_depth + 1, counter, visit);
                 return;
@@ -83,7 +120,7 @@ fn walk_part(
         name_is_made_up,
         mimetype,
         is_body_text,
-        body: decode(part),
+        body: part.get_body_encoded(),
     });
 }
 
@@ -96,9 +133,9 @@ fn clean_name(name: &str) -> Option<String> {
     (!cleaned.is_empty() && cleaned != "." && cleaned != "..").then(|| cleaned.to_string())
 }
 
-/// The part's body with its transfer encoding undone.
-fn decode(part: &ParsedMail<'_>) -> Result<Vec<u8>, String> {
-    match part.get_body_encoded() {
+/// A body with its transfer encoding undone.
+fn decode(body: &Body<'_>) -> Result<Vec<u8>, String> {
+    match body {
         Body::Base64(body) => Ok(decode_base64_leniently(body.get_raw())),
         Body::QuotedPrintable(body) => body
             .get_decoded()
