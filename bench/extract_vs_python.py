@@ -16,12 +16,15 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def wall_times(command, runs):
-    times = []
+def interleaved_wall_times(commands, runs):
+    """Wall times of each command, run in turn, so that a busy spell of the
+    machine falls on all of them alike."""
+    times = [[] for _ in commands]
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
+        for command, measured in zip(commands, times):
+            start = time.perf_counter()
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            measured.append(time.perf_counter() - start)
     return times
 
 
@@ -52,8 +55,9 @@ def main(ipcam, message, runs, config=None):
         f"skipped {len(extracted['skipped'])} parts; Python decoded {python_count} pictures"
     )
 
-    rust_median = statistics.median(wall_times(rust, runs))
-    python_median = statistics.median(wall_times(python, runs))
+    rust_times, python_times = interleaved_wall_times([rust, python], runs)
+    rust_median = statistics.median(rust_times)
+    python_median = statistics.median(python_times)
     rust_rss = peak_rss_kb(rust)
     python_rss = peak_rss_kb(python)
     print(f"ipcam extract --json : median {rust_median * 1000:8.1f} ms over {runs} runs, peak RSS {rust_rss / 1024:6.1f} MB")

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-runs="${1:-7}"
+runs="${1:-11}"
 target="${CARGO_TARGET_DIR:-target}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -23,8 +23,9 @@ cargo build --release -q -p ipcam
 "$target/release/examples/camera_mail" burst "$work/burst.eml" 64
 
 echo "== default settings: at most 10 frames kept, the rest skipped as over the cap"
-echo "   (every part is still decoded, judged and hashed, as Python hashes every picture;"
-echo "   only the 10 kept are fingerprinted for near-duplicates)"
+echo "   (the first 10 pictures are decoded, judged, fingerprinted and hashed; the parts"
+echo "   past the cap are only looked at: their first bytes, and whether their text copies"
+echo "   a kept frame's. Python decodes and hashes all 64.)"
 python3 bench/extract_vs_python.py "$target/release/ipcam" "$work/burst.eml" "$runs"
 
 echo
