@@ -26,9 +26,19 @@ pub async fn extract_attachments(
             err,
         )
     })?;
-    let extraction = mime::check_message_size(&raw, config)
-        .and_then(|()| mime::extract_pictures(&raw, &config.extract))
-        .map_err(|err| StageError::new(StageErrorKind::InvalidInput, err.to_string()))?;
+    let invalid =
+        |err: mime::MessageError| StageError::new(StageErrorKind::InvalidInput, err.to_string());
+    mime::check_message_size(&raw, config).map_err(invalid)?;
+    // Decoding pictures keeps the cores busy for tens of milliseconds: do it
+    // where blocking is allowed, not on the runtime's worker threads, which
+    // `ipcam serve` shares with its SMTP and HTTP intake.
+    let settings = config.extract;
+    let extraction = tokio::task::spawn_blocking(move || mime::extract_pictures(&raw, &settings))
+        .await
+        .map_err(|err| {
+            StageError::new(StageErrorKind::Failed, format!("extraction stopped: {err}"))
+        })?
+        .map_err(invalid)?;
     let camera = config
         .identify_camera(event.from.as_deref(), &event.to, event.subject.as_deref())
         .to_string();
