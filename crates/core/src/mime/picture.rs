@@ -209,8 +209,7 @@ pub struct Prepared {
 /// kept byte for byte; GIF (first frame), BMP and WebP are converted to
 /// JPEG; anything above `max_pixels` or the 15 MB limit is scaled down.
 pub fn prepare(bytes: Vec<u8>, judged: Judged, max_pixels: u64) -> Result<Prepared, String> {
-    let fits = judged.fits(bytes.len(), max_pixels);
-    if judged.format == Format::Jpeg && fits {
+    if !judged.needs_full_decode(bytes.len(), max_pixels) {
         let fingerprint = jpeg_fingerprint(&bytes, judged)?;
         return Ok(Prepared {
             bytes,
@@ -221,7 +220,7 @@ pub fn prepare(bytes: Vec<u8>, judged: Judged, max_pixels: u64) -> Result<Prepar
         });
     }
     let decoded = decode(&bytes, judged)?;
-    if judged.format.is_accepted_as_is() && fits {
+    if judged.format.is_accepted_as_is() && judged.fits(bytes.len(), max_pixels) {
         let fingerprint = Fingerprint::of_image(&decoded);
         return Ok(Prepared {
             bytes,
