@@ -154,25 +154,27 @@ fn text_digest((encoding, text): (&str, &[u8])) -> [u8; 32] {
     hasher.finalize().into()
 }
 
-/// A part that is a picture and may be kept, waiting to be prepared.
-struct Candidate {
+/// What a candidate part is, besides its bytes: where it stands, its name,
+/// and its body as the message carries it.
+struct CandidatePart {
     /// Its place among the message's parts.
     order: usize,
     name: String,
     name_is_made_up: bool,
     text_size: usize,
     text_digest: [u8; 32],
+}
+
+/// A part that is a picture and may be kept, waiting to be prepared.
+struct Candidate {
+    part: CandidatePart,
     bytes: Vec<u8>,
     judged: picture::Judged,
 }
 
 /// A candidate once prepared, ready for the keep-or-skip decision.
 struct PreparedCandidate {
-    order: usize,
-    name: String,
-    name_is_made_up: bool,
-    text_size: usize,
-    text_digest: [u8; 32],
+    part: CandidatePart,
     /// The picture fit to store and the SHA-256 of its bytes, or why there
     /// is none.
     prepared: Result<(picture::Prepared, [u8; 32]), String>,
@@ -273,11 +275,13 @@ impl<'a> Selection<'a> {
         let judged = picture::judge(&bytes).map_err(refused)?;
         let (text_size, text_digest) = (text.1.len(), *digest);
         self.pending.push(Candidate {
-            order,
-            name: leaf.name,
-            name_is_made_up: leaf.name_is_made_up,
-            text_size,
-            text_digest,
+            part: CandidatePart {
+                order,
+                name: leaf.name,
+                name_is_made_up: leaf.name_is_made_up,
+                text_size,
+                text_digest,
+            },
             bytes,
             judged,
         });
@@ -312,30 +316,32 @@ impl<'a> Selection<'a> {
         let full_decode = Mutex::new(());
         let prepared: Vec<PreparedCandidate> = std::mem::take(&mut self.pending)
             .into_par_iter()
-            .map(|candidate| {
-                let size = candidate.bytes.len();
-                let prepare = || picture::prepare(candidate.bytes, candidate.judged, max_pixels);
-                let prepared = if candidate.judged.needs_full_decode(size, max_pixels) {
-                    let _alone = full_decode.lock().unwrap_or_else(PoisonError::into_inner);
-                    prepare()
-                } else {
-                    prepare()
-                };
-                PreparedCandidate {
-                    order: candidate.order,
-                    name: candidate.name,
-                    name_is_made_up: candidate.name_is_made_up,
-                    text_size: candidate.text_size,
-                    text_digest: candidate.text_digest,
-                    prepared: prepared.map(|prepared| {
-                        let digest = Sha256::digest(&prepared.bytes).into();
-                        (prepared, digest)
-                    }),
-                }
-            })
+            .map(
+                |Candidate {
+                     part,
+                     bytes,
+                     judged,
+                 }| {
+                    let size = bytes.len();
+                    let prepare = || picture::prepare(bytes, judged, max_pixels);
+                    let prepared = if judged.needs_full_decode(size, max_pixels) {
+                        let _alone = full_decode.lock().unwrap_or_else(PoisonError::into_inner);
+                        prepare()
+                    } else {
+                        prepare()
+                    };
+                    PreparedCandidate {
+                        part,
+                        prepared: prepared.map(|prepared| {
+                            let digest = Sha256::digest(&prepared.bytes).into();
+                            (prepared, digest)
+                        }),
+                    }
+                },
+            )
             .collect();
         for candidate in prepared {
-            let (order, name) = (candidate.order, candidate.name.clone());
+            let (order, name) = (candidate.part.order, candidate.part.name.clone());
             if let Err(reason) = self.keep(candidate) {
                 self.skip(order, name, reason);
             }
@@ -345,12 +351,15 @@ impl<'a> Selection<'a> {
     /// Keeps a prepared candidate as a frame, or says why not. A batch is
     /// never larger than the room left, so the frame cap cannot be reached
     /// here.
-    fn keep(&mut self, candidate: PreparedCandidate) -> Result<(), String> {
+    fn keep(
+        &mut self,
+        PreparedCandidate { part, prepared }: PreparedCandidate,
+    ) -> Result<(), String> {
         // A copy of a frame kept earlier in the same batch.
-        if let Some(index) = self.kept_copy(candidate.text_size, || candidate.text_digest) {
+        if let Some(index) = self.kept_copy(part.text_size, || part.text_digest) {
             return Err(self.copy_reason(index));
         }
-        let (prepared, digest) = candidate.prepared?;
+        let (prepared, digest) = prepared?;
         if let Some(index) = self
             .kept
             .iter()
@@ -361,19 +370,19 @@ impl<'a> Selection<'a> {
                 self.pictures[index].filename
             ));
         }
-        let filename = if candidate.name_is_made_up {
+        let filename = if part.name_is_made_up {
             let extension = if prepared.content_type == "image/png" {
                 "png"
             } else {
                 "jpg"
             };
-            format!("{}.{extension}", candidate.name)
+            format!("{}.{extension}", part.name)
         } else {
-            candidate.name
+            part.name
         };
         self.kept.push(KeptFrame {
-            text_size: candidate.text_size,
-            text_digest: candidate.text_digest,
+            text_size: part.text_size,
+            text_digest: part.text_digest,
             fingerprint: prepared.fingerprint,
         });
         self.pictures.push(Picture {
