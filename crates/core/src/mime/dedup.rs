@@ -39,30 +39,44 @@ impl Fingerprint {
         if width == 0 || height == 0 || luma.len() < width * height {
             return None;
         }
-        // Column x falls in grid column x * GRID / width: each grid column is
-        // a run of whole pixels, summed as one slice (which vectorises).
-        let column_runs: Vec<(usize, usize)> = (0..GRID)
-            .map(|cell| {
-                let start = (cell * width).div_ceil(GRID);
-                let end = ((cell + 1) * width).div_ceil(GRID);
-                (start, end)
-            })
-            .collect();
-        let mut sums = [0u64; GRID * GRID];
-        let mut counts = [0u64; GRID * GRID];
-        for (y, row) in luma.chunks_exact(width).take(height).enumerate() {
-            let row_start = (y * GRID / height) * GRID;
-            for (cell, &(start, end)) in column_runs.iter().enumerate() {
-                sums[row_start + cell] +=
-                    row[start..end].iter().map(|&v| u64::from(v)).sum::<u64>();
-                counts[row_start + cell] += (end - start) as u64;
-            }
-        }
+        // Pixel x falls in grid column x * GRID / width, and row y in grid
+        // row y * GRID / height: each is a run of whole pixels.
+        let runs = |length: usize| -> Vec<(usize, usize)> {
+            (0..GRID)
+                .map(|cell| {
+                    (
+                        (cell * length).div_ceil(GRID),
+                        ((cell + 1) * length).div_ceil(GRID),
+                    )
+                })
+                .collect()
+        };
+        let column_runs = runs(width);
+        // A grid row's pixels are summed column by column, whole picture
+        // rows at a time (which vectorises), then each column run into its
+        // cell. A column sum adds at most 255 a row, for a thirty-second of
+        // the rows: a picture would need 500 million rows to overflow it.
+        let mut column_sums = vec![0u32; width];
+        let mut rows = luma.chunks_exact(width);
         let mut cells = [0u8; GRID * GRID];
-        for ((cell, sum), count) in cells.iter_mut().zip(sums).zip(counts) {
-            // A picture narrower than the grid leaves cells empty: they stay 0
-            // in every frame of that size, so they compare equal.
-            *cell = sum.checked_div(count).unwrap_or(0) as u8;
+        for (grid_row, (top, bottom)) in runs(height).into_iter().enumerate() {
+            column_sums.fill(0);
+            for row in rows.by_ref().take(bottom - top) {
+                for (sum, &value) in column_sums.iter_mut().zip(row) {
+                    *sum += u32::from(value);
+                }
+            }
+            for (cell, &(left, right)) in cells[grid_row * GRID..][..GRID]
+                .iter_mut()
+                .zip(&column_runs)
+            {
+                let sum: u64 = column_sums[left..right].iter().map(|&s| u64::from(s)).sum();
+                let count = ((right - left) * (bottom - top)) as u64;
+                // A picture narrower or shorter than the grid leaves cells
+                // empty: they stay 0 in every frame of that size, so they
+                // compare equal.
+                *cell = sum.checked_div(count).unwrap_or(0) as u8;
+            }
         }
         Some(Fingerprint { cells })
     }
