@@ -1,10 +1,52 @@
 //! The subcommands of `ipcam`.
 
+use std::fs::File;
+use std::io::Read;
+use std::ops::Deref;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use ipcam_core::config::Config;
 use ipcam_core::mime;
+use memmap2::Mmap;
+
+/// A message file's bytes. A regular file is mapped into memory rather
+/// than read: its pages are the page cache's own, where a read faults in
+/// and copies every page of a fresh buffer, which on an 8 MB burst is a
+/// fifth of `ipcam extract`'s time. Anything else (a pipe, a terminal) is
+/// read.
+enum MessageFile {
+    Mapped(Mmap),
+    Read(Vec<u8>),
+}
+
+impl MessageFile {
+    fn open(path: &Path) -> std::io::Result<MessageFile> {
+        let mut file = File::open(path)?;
+        if file.metadata()?.is_file() {
+            // SAFETY: the map is read-only and only read while this command
+            // runs. The file is an e-mail named on the command line, which
+            // nothing writes while it is being examined; were another
+            // program to cut it short meanwhile, the process would end with
+            // SIGBUS (the risk ripgrep also takes for the same gain).
+            return Ok(MessageFile::Mapped(unsafe { Mmap::map(&file)? }));
+        }
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        Ok(MessageFile::Read(bytes))
+    }
+}
+
+impl Deref for MessageFile {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            MessageFile::Mapped(map) => map,
+            MessageFile::Read(bytes) => bytes,
+        }
+    }
+}
 
 /// `ipcam extract FILE [--json] [--out DIR] [--config FILE]`: the same
 /// decisions as the extract-attachments stage, with the configuration
@@ -14,7 +56,7 @@ pub fn extract(file: &Path, json: bool, out: Option<&Path>, config: Option<&Path
         Some(path) => Config::load(path).map_err(anyhow::Error::msg)?,
         None => Config::parse("").map_err(anyhow::Error::msg)?,
     };
-    let raw = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let raw = MessageFile::open(file).with_context(|| format!("cannot read {}", file.display()))?;
     let extraction = mime::check_message_size(&raw, &config)
         .and_then(|()| mime::extract_pictures(&raw, &config.extract))
         .with_context(|| format!("{}", file.display()))?;
