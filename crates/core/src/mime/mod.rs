@@ -19,7 +19,6 @@ pub mod dedup;
 pub mod picture;
 pub mod walk;
 
-use std::cell::LazyCell;
 use std::sync::{Mutex, PoisonError};
 
 use mailparse::MailHeaderMap;
@@ -137,32 +136,22 @@ pub fn check_message_size(raw: &[u8], config: &Config) -> Result<(), MessageErro
 
 /// A kept frame, as later parts are compared with it.
 struct KeptFrame {
-    /// The part's body as the message carries it, by size and digest (see
-    /// [`text_digest`]): an exact copy is recognised without decoding it,
-    /// and a part of another size without even hashing it.
+    /// The size of the part's body as the message carries it: a later part
+    /// of another size is no exact copy, and is not even decoded to tell.
     text_size: usize,
-    text_digest: [u8; 32],
+    /// SHA-256 of the part's bytes as received, before any conversion.
+    received_digest: [u8; 32],
     fingerprint: Fingerprint,
 }
 
-/// SHA-256 of a body's transfer encoding and text.
-fn text_digest((encoding, text): (&str, &[u8])) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    hasher.update(encoding.as_bytes());
-    hasher.update([0]);
-    hasher.update(text);
-    hasher.finalize().into()
-}
-
 /// What a candidate part is, besides its bytes: where it stands, its name,
-/// and its body as the message carries it.
+/// and the size of its body as the message carries it.
 struct CandidatePart {
     /// Its place among the message's parts.
     order: usize,
     name: String,
     name_is_made_up: bool,
     text_size: usize,
-    text_digest: [u8; 32],
 }
 
 /// A part that is a picture and may be kept, waiting to be prepared.
@@ -175,6 +164,8 @@ struct Candidate {
 /// A candidate once prepared, ready for the keep-or-skip decision.
 struct PreparedCandidate {
     part: CandidatePart,
+    /// SHA-256 of the bytes as received.
+    received_digest: [u8; 32],
     /// The picture fit to store and the SHA-256 of its bytes, or why there
     /// is none.
     prepared: Result<(picture::Prepared, [u8; 32]), String>,
@@ -234,7 +225,8 @@ impl<'a> Selection<'a> {
 
     /// Takes the part as a candidate, or says why not, with the checks that
     /// need no decoding first: not the message's text, not a copy of a frame
-    /// already kept, room left under the cap; then a picture by its header.
+    /// already kept (decoding only a part the size of one), room left under
+    /// the cap; then a picture by its header.
     fn take(&mut self, leaf: walk::Leaf<'_>, order: usize) -> Result<(), String> {
         if leaf.is_body_text && leaf.mimetype.starts_with("multipart/") {
             return Err(format!(
@@ -248,10 +240,17 @@ impl<'a> Selection<'a> {
                 leaf.mimetype
             ));
         }
-        let text = leaf.encoded();
-        let digest = LazyCell::new(|| text_digest(text));
-        if let Some(index) = self.kept_copy(text.1.len(), || *digest) {
-            return Err(self.copy_reason(index));
+        let undecodable = |err: String| format!("could not decode the part: {err}");
+        let text_size = leaf.encoded_size();
+        // A part is decoded only to tell it from a kept frame of the same
+        // size, or to be a candidate; at most once.
+        let mut decoded = None;
+        if self.kept.iter().any(|kept| kept.text_size == text_size) {
+            let bytes = leaf.decode().map_err(undecodable)?;
+            if let Some(index) = self.kept_copy(text_size, &Sha256::digest(&bytes).into()) {
+                return Err(self.copy_reason(index));
+            }
+            decoded = Some(bytes);
         }
         // What the bytes are when they are not a picture, else the
         // declared type.
@@ -262,7 +261,6 @@ impl<'a> Selection<'a> {
                 reason
             }
         };
-        let undecodable = |err| format!("could not decode the part: {err}");
         if self.room() == 0 {
             let head = leaf.head().map_err(undecodable)?;
             picture::sniff(&head).map_err(|reason| refused(reason.to_string()))?;
@@ -271,16 +269,17 @@ impl<'a> Selection<'a> {
                 "more than {max_frames} different pictures in one e-mail (`max_frames` in [extract])"
             ));
         }
-        let bytes = leaf.decode().map_err(undecodable)?;
+        let bytes = match decoded {
+            Some(bytes) => bytes,
+            None => leaf.decode().map_err(undecodable)?,
+        };
         let judged = picture::judge(&bytes).map_err(refused)?;
-        let (text_size, text_digest) = (text.1.len(), *digest);
         self.pending.push(Candidate {
             part: CandidatePart {
                 order,
                 name: leaf.name,
                 name_is_made_up: leaf.name_is_made_up,
                 text_size,
-                text_digest,
             },
             bytes,
             judged,
@@ -291,13 +290,11 @@ impl<'a> Selection<'a> {
         Ok(())
     }
 
-    /// The kept frame whose part had exactly this body, by size and then
-    /// digest: `digest` is only called when a kept part has the same size.
-    fn kept_copy(&self, size: usize, digest: impl FnOnce() -> [u8; 32]) -> Option<usize> {
-        let digest = LazyCell::new(digest);
-        self.kept
-            .iter()
-            .position(|kept| kept.text_size == size && kept.text_digest == *digest)
+    /// The kept frame whose part had the same body size and the same bytes.
+    fn kept_copy(&self, text_size: usize, received_digest: &[u8; 32]) -> Option<usize> {
+        self.kept.iter().position(|kept| {
+            kept.text_size == text_size && kept.received_digest == *received_digest
+        })
     }
 
     fn copy_reason(&self, index: usize) -> String {
@@ -323,6 +320,7 @@ impl<'a> Selection<'a> {
                      judged,
                  }| {
                     let size = bytes.len();
+                    let received_digest: [u8; 32] = Sha256::digest(&bytes).into();
                     let prepare = || picture::prepare(bytes, judged, max_pixels);
                     let prepared = if judged.needs_full_decode(size, max_pixels) {
                         let _alone = full_decode.lock().unwrap_or_else(PoisonError::into_inner);
@@ -332,8 +330,13 @@ impl<'a> Selection<'a> {
                     };
                     PreparedCandidate {
                         part,
+                        received_digest,
                         prepared: prepared.map(|prepared| {
-                            let digest = Sha256::digest(&prepared.bytes).into();
+                            let digest = if prepared.is_converted {
+                                Sha256::digest(&prepared.bytes).into()
+                            } else {
+                                received_digest
+                            };
                             (prepared, digest)
                         }),
                     }
@@ -353,10 +356,14 @@ impl<'a> Selection<'a> {
     /// here.
     fn keep(
         &mut self,
-        PreparedCandidate { part, prepared }: PreparedCandidate,
+        PreparedCandidate {
+            part,
+            received_digest,
+            prepared,
+        }: PreparedCandidate,
     ) -> Result<(), String> {
         // A copy of a frame kept earlier in the same batch.
-        if let Some(index) = self.kept_copy(part.text_size, || part.text_digest) {
+        if let Some(index) = self.kept_copy(part.text_size, &received_digest) {
             return Err(self.copy_reason(index));
         }
         let (prepared, digest) = prepared?;
@@ -382,7 +389,7 @@ impl<'a> Selection<'a> {
         };
         self.kept.push(KeptFrame {
             text_size: part.text_size,
-            text_digest: part.text_digest,
+            received_digest,
             fingerprint: prepared.fingerprint,
         });
         self.pictures.push(Picture {

@@ -203,6 +203,8 @@ pub struct Prepared {
     pub width: u32,
     pub height: u32,
     pub fingerprint: Fingerprint,
+    /// True when `bytes` are not the bytes received but a conversion.
+    pub is_converted: bool,
 }
 
 /// Makes a judged picture fit Rekognition: a JPEG or PNG within limits is
@@ -217,6 +219,7 @@ pub fn prepare(bytes: Vec<u8>, judged: Judged, max_pixels: u64) -> Result<Prepar
             width: judged.width,
             height: judged.height,
             fingerprint,
+            is_converted: false,
         });
     }
     let decoded = decode(&bytes, judged)?;
@@ -228,6 +231,7 @@ pub fn prepare(bytes: Vec<u8>, judged: Judged, max_pixels: u64) -> Result<Prepar
             width: judged.width,
             height: judged.height,
             fingerprint,
+            is_converted: false,
         });
     }
     let scaled = scale_within(decoded, max_pixels);
@@ -249,6 +253,7 @@ pub fn prepare(bytes: Vec<u8>, judged: Judged, max_pixels: u64) -> Result<Prepar
         width: rgb.width(),
         height: rgb.height(),
         fingerprint,
+        is_converted: true,
     })
 }
 

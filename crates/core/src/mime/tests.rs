@@ -150,7 +150,58 @@ fn gif_bmp_webp_are_converted_to_jpeg() {
     );
     for picture in &found.pictures {
         assert_eq!(picture::sniff(&picture.bytes), Ok(picture::Format::Jpeg));
+        // The digest is of the bytes stored, not of the bytes received.
+        assert_eq!(
+            picture.sha256(),
+            hex::encode(Sha256::digest(&picture.bytes))
+        );
     }
+}
+
+/// A copy of a converted picture is told by the bytes received, which its
+/// stored JPEG no longer has; a picture of the same size but other bytes is
+/// no copy.
+#[test]
+fn a_copy_of_a_converted_picture_is_a_duplicate() {
+    use base64::Engine;
+    // Two pictures whose brightness runs left to right, and right to left.
+    let gif = |mirrored: bool| {
+        let picture = image::RgbImage::from_fn(120, 90, |x, _| {
+            let column = if mirrored { 119 - x } else { x } as u8;
+            image::Rgb([column * 2, column * 2, column * 2])
+        });
+        let mut gif = Vec::new();
+        image::DynamicImage::ImageRgb8(picture)
+            .write_to(&mut std::io::Cursor::new(&mut gif), image::ImageFormat::Gif)
+            .unwrap();
+        base64::engine::general_purpose::STANDARD.encode(&gif)
+    };
+    let (first, other) = (gif(false), gif(true));
+    let part = |name: &str, body: &str| {
+        format!(
+            "--b\r\nContent-Type: image/gif\r\nContent-Disposition: attachment; \
+             filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{body}\r\n"
+        )
+    };
+    let raw = format!(
+        "From: cam@example.com\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n{}{}{}--b--\r\n",
+        part("a.gif", &first),
+        part("b.gif", &first),
+        part("c.gif", &other),
+    );
+    assert_eq!(first.len(), other.len());
+    let found = extract_pictures(raw.as_bytes(), &ExtractSettings::default()).unwrap();
+    assert_eq!(
+        frames(&found),
+        [
+            ("a.gif", "image/jpeg", 120, 90),
+            ("c.gif", "image/jpeg", 120, 90)
+        ]
+    );
+    assert_eq!(
+        skipped(&found),
+        [("b.gif", "duplicate of frame 0 (a.gif): the same bytes")]
+    );
 }
 
 #[test]
@@ -304,8 +355,9 @@ fn skipped_parts_are_listed_in_the_order_of_the_parts() {
     assert_eq!(names, ["b.jpg", "notes.txt"]);
 }
 
-/// Once the cap is reached a part is only looked at, not decoded: a copy
-/// of a kept frame, a video clip and a text file are still told apart.
+/// Once the cap is reached a part is only looked at, not decoded unless it
+/// is the size of a kept frame: a copy of a kept frame, a video clip and a
+/// text file are still told apart.
 #[test]
 fn parts_past_the_cap_keep_their_reasons() {
     let one_frame = ExtractSettings {

@@ -53,16 +53,13 @@ impl Leaf<'_> {
         self.decode()
     }
 
-    /// What identifies the body byte for byte without decoding it: its
-    /// transfer encoding and its text. Two parts with the same text in the
-    /// same encoding hold the same bytes.
-    pub fn encoded(&self) -> (&'static str, &[u8]) {
+    /// The size of the body as the message carries it, known without
+    /// decoding it.
+    pub fn encoded_size(&self) -> usize {
         match &self.body {
-            Body::Base64(body) => ("base64", body.get_raw()),
-            Body::QuotedPrintable(body) => ("quoted-printable", body.get_raw()),
-            Body::SevenBit(body) => ("7bit", body.get_raw()),
-            Body::EightBit(body) => ("8bit", body.get_raw()),
-            Body::Binary(body) => ("binary", body.get_raw()),
+            Body::Base64(body) | Body::QuotedPrintable(body) => body.get_raw().len(),
+            Body::SevenBit(body) | Body::EightBit(body) => body.get_raw().len(),
+            Body::Binary(body) => body.get_raw().len(),
         }
     }
 }
