@@ -25,6 +25,10 @@ const GRID: usize = 32;
 /// both sides: a change must be faint *and* small to be taken for noise.
 pub const NEAR_DUPLICATE_MAX_DIFFERENCE: u8 = 12;
 
+/// Picture rows summed into 16-bit column sums at a time: 257 rows of 255
+/// fill 16 bits exactly.
+const ROWS_PER_STRIP: usize = 257;
+
 /// A picture reduced to a grid of average brightness.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint {
@@ -53,24 +57,35 @@ impl Fingerprint {
         };
         let column_runs = runs(width);
         // A grid row's pixels are summed column by column, whole picture
-        // rows at a time (which vectorises), then each column run into its
-        // cell. A column sum adds at most 255 a row, for a thirty-second of
-        // the rows: a picture would need 500 million rows to overflow it.
-        let mut column_sums = vec![0u32; width];
+        // rows at a time (which vectorises, 16 bits a lane), then each
+        // column run into its cell.
+        let mut column_sums = vec![0u16; width];
         let mut rows = luma.chunks_exact(width);
         let mut cells = [0u8; GRID * GRID];
         for (grid_row, (top, bottom)) in runs(height).into_iter().enumerate() {
-            column_sums.fill(0);
-            for row in rows.by_ref().take(bottom - top) {
-                for (sum, &value) in column_sums.iter_mut().zip(row) {
-                    *sum += u32::from(value);
+            let mut cell_sums = [0u64; GRID];
+            let mut rows_left = bottom - top;
+            while rows_left > 0 {
+                let strip = rows_left.min(ROWS_PER_STRIP);
+                rows_left -= strip;
+                column_sums.fill(0);
+                for row in rows.by_ref().take(strip) {
+                    for (sum, &value) in column_sums.iter_mut().zip(row) {
+                        *sum += u16::from(value);
+                    }
+                }
+                for (cell_sum, &(left, right)) in cell_sums.iter_mut().zip(&column_runs) {
+                    *cell_sum += column_sums[left..right]
+                        .iter()
+                        .map(|&sum| u64::from(sum))
+                        .sum::<u64>();
                 }
             }
-            for (cell, &(left, right)) in cells[grid_row * GRID..][..GRID]
+            for ((cell, sum), &(left, right)) in cells[grid_row * GRID..][..GRID]
                 .iter_mut()
+                .zip(cell_sums)
                 .zip(&column_runs)
             {
-                let sum: u64 = column_sums[left..right].iter().map(|&s| u64::from(s)).sum();
                 let count = ((right - left) * (bottom - top)) as u64;
                 // A picture narrower or shorter than the grid leaves cells
                 // empty: they stay 0 in every frame of that size, so they
@@ -166,7 +181,8 @@ mod tests {
 
     #[test]
     fn cells_are_the_mean_of_exactly_the_pixels_they_cover() {
-        for (width, height) in [(1280, 720), (37, 23), (10, 5), (33, 97)] {
+        // 40x9000: a grid row of 281 picture rows, more than one strip.
+        for (width, height) in [(1280, 720), (37, 23), (10, 5), (33, 97), (40, 9000)] {
             let luma: Vec<u8> = (0..width * height)
                 .map(|i| ((i * 7919) % 251) as u8)
                 .collect();
@@ -177,6 +193,12 @@ mod tests {
                 "{width}x{height}"
             );
         }
+    }
+
+    #[test]
+    fn a_white_picture_taller_than_a_strip_does_not_overflow() {
+        let white = Fingerprint::of_luma(40, 9000, &flat(40, 9000, 255)).unwrap();
+        assert!(white.cells.iter().all(|&cell| cell == 255));
     }
 
     #[test]
