@@ -24,8 +24,8 @@ cargo build --release -q -p ipcam
 
 echo "== default settings: at most 10 frames kept, the rest skipped as over the cap"
 echo "   (the first 10 pictures are decoded, judged, fingerprinted and hashed; the parts"
-echo "   past the cap are only looked at: their first bytes, and whether their text copies"
-echo "   a kept frame's. Python decodes and hashes all 64.)"
+echo "   past the cap are only looked at: their first bytes, and, when one is the size of a"
+echo "   kept frame, whether it copies it. Python decodes and hashes all 64.)"
 python3 bench/extract_vs_python.py "$target/release/ipcam" "$work/burst.eml" "$runs"
 
 echo
