@@ -1,30 +1,18 @@
 //! `ipcam extract`: one JSON object on stdout, the frames as stored, and a
 //! one-line error with a non-zero exit when the message cannot be read.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use common::{ipcam, scratch};
 use sha2::{Digest, Sha256};
 
 fn mail_fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../core/tests/fixtures/mail")
         .join(name)
-}
-
-/// A fresh folder for one test's output.
-fn scratch(name: &str) -> PathBuf {
-    let folder = std::env::temp_dir().join(format!("ipcam-extract-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&folder);
-    std::fs::create_dir_all(&folder).unwrap();
-    folder
-}
-
-fn ipcam(arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ipcam"))
-        .args(arguments)
-        .output()
-        .expect("ipcam runs")
 }
 
 fn single_json_object(output: &Output) -> serde_json::Value {

@@ -1,26 +1,15 @@
 //! `ipcam process` on the bundled sample e-mails, with the real model: the
 //! decisions `make demo` shows a new user.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+use common::{ipcam, scratch};
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples")
-}
-
-/// A fresh folder for one test's output.
-fn scratch(name: &str) -> PathBuf {
-    let folder = std::env::temp_dir().join(format!("ipcam-process-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&folder);
-    std::fs::create_dir_all(&folder).unwrap();
-    folder
-}
-
-fn ipcam(arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ipcam"))
-        .args(arguments)
-        .output()
-        .expect("ipcam runs")
 }
 
 fn json_lines(output: &Output) -> Vec<serde_json::Value> {
