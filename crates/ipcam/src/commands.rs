@@ -14,15 +14,16 @@ use memmap2::Mmap;
 /// than read: its pages are the page cache's own, where a read faults in
 /// and copies every page of a fresh buffer, which on an 8 MB burst is a
 /// fifth of `ipcam extract`'s time. Anything else (a pipe, a terminal) is
-/// read.
+/// read, up to one byte past `limit`: enough for the size check to refuse
+/// it, without holding whatever a pipe pours in.
 enum MessageFile {
     Mapped(Mmap),
     Read(Vec<u8>),
 }
 
 impl MessageFile {
-    fn open(path: &Path) -> std::io::Result<MessageFile> {
-        let mut file = File::open(path)?;
+    fn open(path: &Path, limit: u64) -> std::io::Result<MessageFile> {
+        let file = File::open(path)?;
         if file.metadata()?.is_file() {
             // SAFETY: the map is read-only and only read while this command
             // runs. The file is an e-mail named on the command line, which
@@ -32,7 +33,7 @@ impl MessageFile {
             return Ok(MessageFile::Mapped(unsafe { Mmap::map(&file)? }));
         }
         let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)?;
+        file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
         Ok(MessageFile::Read(bytes))
     }
 }
@@ -56,7 +57,8 @@ pub fn extract(file: &Path, json: bool, out: Option<&Path>, config: Option<&Path
         Some(path) => Config::load(path).map_err(anyhow::Error::msg)?,
         None => Config::parse("").map_err(anyhow::Error::msg)?,
     };
-    let raw = MessageFile::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let raw = MessageFile::open(file, config.ingest.max_message_bytes.0)
+        .with_context(|| format!("cannot read {}", file.display()))?;
     let extraction = mime::check_message_size(&raw, &config)
         .and_then(|()| mime::extract_pictures(&raw, &config.extract))
         .with_context(|| format!("{}", file.display()))?;

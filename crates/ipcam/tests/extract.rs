@@ -104,6 +104,30 @@ fn a_missing_file_is_one_line_on_stderr_and_a_failure() {
 }
 
 #[test]
+fn a_message_piped_in_over_the_configured_size_is_refused() {
+    let folder = scratch("oversize-pipe");
+    let config = folder.join("ipcam.toml");
+    std::fs::write(&config, "[ingest]\nmax_message_bytes = 1024\n").unwrap();
+    let mut cat = Command::new("cat")
+        .arg(mail_fixture("burst_with_exact_copy.eml"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_ipcam"))
+        .args(["extract", "/dev/stdin", "--json", "--config"])
+        .arg(&config)
+        .stdin(Stdio::from(cat.stdout.take().unwrap()))
+        .output()
+        .expect("ipcam runs");
+    let _ = cat.wait();
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("1025 bytes"), "{stderr}");
+    assert!(stderr.contains("max_message_bytes"), "{stderr}");
+}
+
+#[test]
 fn a_message_over_the_configured_size_is_refused_with_the_key_to_change() {
     let folder = scratch("oversize");
     let config = folder.join("ipcam.toml");
