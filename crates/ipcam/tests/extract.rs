@@ -26,6 +26,16 @@ fn single_json_object(output: &Output) -> serde_json::Value {
     serde_json::from_str(&stdout).unwrap()
 }
 
+/// The error of a run that failed as the contract says: nothing on stdout,
+/// one line on stderr.
+fn one_line_failure(output: Output) -> String {
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    stderr
+}
+
 #[test]
 fn a_burst_with_an_exact_copy_lists_the_frames_as_written_and_the_copy_as_skipped() {
     let out = scratch("burst");
@@ -93,10 +103,7 @@ fn a_message_piped_in_is_read_like_a_file() {
 #[test]
 fn a_missing_file_is_one_line_on_stderr_and_a_failure() {
     let output = ipcam(&["extract", "/nonexistent/camera.eml", "--json"]);
-    assert!(!output.status.success());
-    assert!(output.stdout.is_empty());
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let stderr = one_line_failure(output);
     assert!(
         stderr.contains("cannot read /nonexistent/camera.eml"),
         "{stderr}"
@@ -120,9 +127,7 @@ fn a_message_piped_in_over_the_configured_size_is_refused() {
         .output()
         .expect("ipcam runs");
     let _ = cat.wait();
-    assert!(!output.status.success());
-    assert!(output.stdout.is_empty());
-    let stderr = String::from_utf8(output.stderr).unwrap();
+    let stderr = one_line_failure(output);
     assert!(stderr.contains("1025 bytes"), "{stderr}");
     assert!(stderr.contains("max_message_bytes"), "{stderr}");
 }
@@ -140,9 +145,6 @@ fn a_message_over_the_configured_size_is_refused_with_the_key_to_change() {
         "--config",
         config.to_str().unwrap(),
     ]);
-    assert!(!output.status.success());
-    assert!(output.stdout.is_empty());
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let stderr = one_line_failure(output);
     assert!(stderr.contains("max_message_bytes"), "{stderr}");
 }
