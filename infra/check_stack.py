@@ -42,7 +42,7 @@ TEMPLATE = ROOT / "infra" / "template.yaml"
 # JSONPath (`$.x`) never take this form.
 SUBSTITUTION = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 ENV_NAME = re.compile(r'"(IPCAM_[A-Z0-9_]+)"')
-# Variables read through ipcam-lambda-support rather than by name in main.rs.
+# Variables read through ipcam-adapters-aws (its `lambda` module) rather than by name in main.rs.
 CONFIG_LOADER_VARIABLES = ("IPCAM_BUCKET", "IPCAM_CONFIG_KEY")
 
 

@@ -13,12 +13,14 @@
 //! - [`ports`]: the traits behind which the outside world sits (object
 //!   store, detector, notifier, executions);
 //! - [`stages`]: the logic of each pipeline stage, written against the ports;
-//! - [`adapters`]: the ports implemented on AWS and on the local machine.
+//! - `testing` (feature `testing`): the shared test doubles of the ports
+//!   and builders of camera pictures and e-mails.
 //!
-//! The Lambda crates and the `ipcam` command only build adapters and call
+//! The ports are implemented on AWS in `ipcam-adapters-aws` and on one
+//! machine in `ipcam-adapters-local`; the Lambda crates and the `ipcam`
+//! command only build adapters and call
 //! [`stages`].
 
-pub mod adapters;
 pub mod alert;
 pub mod annotate;
 pub mod config;
@@ -27,3 +29,5 @@ pub mod mime;
 pub mod ports;
 pub mod rules;
 pub mod stages;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;

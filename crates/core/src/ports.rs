@@ -41,9 +41,6 @@ pub trait ObjectStore: Send + Sync {
         content_type: &str,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
 
-    /// True when the object exists.
-    fn exists(&self, object: &ObjectRef) -> impl Future<Output = Result<bool, PortError>> + Send;
-
     /// Where a person finds the object, for messages: `bucket/key` unless
     /// the store knows better (`s3://…`, a file's path).
     fn locate(&self, object: &ObjectRef) -> String {

@@ -1,13 +1,13 @@
 //! detect-labels: Rekognition DetectLabels on one stored frame, judged by
 //! the camera's rules (the contract's `FrameToAnalyse` in, `Analysis` out).
 
-use ipcam_core::adapters::aws::{sdk_config, RekognitionDetector, S3Store};
+use ipcam_adapters_aws::lambda::{
+    diagnostic, init_logging, load_config, run, service_fn, Diagnostic, Error, LambdaEvent,
+};
+use ipcam_adapters_aws::{sdk_config, RekognitionDetector, S3Store};
 use ipcam_core::config::Config;
 use ipcam_core::contract::{Analysis, FrameToAnalyse};
 use ipcam_core::stages::detect::detect_labels;
-use ipcam_lambda_support::{
-    diagnostic, init_logging, load_config, run, service_fn, Diagnostic, Error, LambdaEvent,
-};
 
 struct Function {
     config: Config,

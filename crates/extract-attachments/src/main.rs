@@ -2,13 +2,13 @@
 //! as a frame and returns the frames and the camera (the contract's
 //! `Extracted`).
 
-use ipcam_core::adapters::aws::{sdk_config, S3Store};
+use ipcam_adapters_aws::lambda::{
+    diagnostic, init_logging, load_config, run, service_fn, Diagnostic, Error, LambdaEvent,
+};
+use ipcam_adapters_aws::{sdk_config, S3Store};
 use ipcam_core::config::Config;
 use ipcam_core::contract::{ExecutionInput, Extracted};
 use ipcam_core::stages::extract::extract_attachments;
-use ipcam_lambda_support::{
-    diagnostic, init_logging, load_config, run, service_fn, Diagnostic, Error, LambdaEvent,
-};
 
 struct Function {
     config: Config,

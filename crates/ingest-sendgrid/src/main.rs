@@ -19,16 +19,16 @@
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
 use base64::Engine;
-use ipcam_core::adapters::aws::{sdk_config, S3Store, StepFunctions};
+use ipcam_adapters_aws::lambda::{
+    init_logging, load_config, run, service_fn, setting, Diagnostic, Error, LambdaEvent,
+};
+use ipcam_adapters_aws::metric::rejected_message_line;
+use ipcam_adapters_aws::{sdk_config, S3Store, StepFunctions};
 use ipcam_core::config::Config;
 use ipcam_core::contract::Source;
-use ipcam_core::stages::ingest::metric::rejected_message_line;
 use ipcam_core::stages::ingest::sendgrid::retry_later;
 use ipcam_core::stages::ingest::{
     ingest_sendgrid, BasicCredentials, HttpRequest, HttpResponse, Ingested, RejectReason, Rejection,
-};
-use ipcam_lambda_support::{
-    init_logging, load_config, run, service_fn, setting, Diagnostic, Error, LambdaEvent,
 };
 
 struct Function {

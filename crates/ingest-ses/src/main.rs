@@ -9,14 +9,14 @@
 //! line on stdout), so an alarm can watch for strangers.
 
 use aws_lambda_events::event::ses::{SimpleEmailEvent, SimpleEmailRecord};
-use ipcam_core::adapters::aws::{sdk_config, S3Store, StepFunctions};
-use ipcam_core::config::Config;
-use ipcam_core::contract::Source;
-use ipcam_core::stages::ingest::metric::rejected_message_line;
-use ipcam_core::stages::ingest::{ingest_ses, Ingested, SesDelivery, SesStorage};
-use ipcam_lambda_support::{
+use ipcam_adapters_aws::lambda::{
     diagnostic, init_logging, load_config, run, service_fn, setting, Diagnostic, Error, LambdaEvent,
 };
+use ipcam_adapters_aws::metric::rejected_message_line;
+use ipcam_adapters_aws::{sdk_config, S3Store, StepFunctions};
+use ipcam_core::config::Config;
+use ipcam_core::contract::Source;
+use ipcam_core::stages::ingest::{ingest_ses, Ingested, SesDelivery, SesStorage};
 use serde_json::{json, Value};
 
 struct Function {

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use ipcam_core::adapters::local::{FolderStore, Webhook};
+use ipcam_adapters_local::{FolderStore, Webhook};
 use ipcam_core::config::Config;
 use ipcam_detector_nanodet::{NanoDet, NanoDetDetector};
 

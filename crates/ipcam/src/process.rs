@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
-use ipcam_core::adapters::local::{
+use ipcam_adapters_local::{
     FolderStore, InProcessExecutions, Journal, LocalNotifier, LocalPipeline, Run, Terminal,
 };
 use ipcam_core::config::Config;

@@ -2,12 +2,12 @@
 //! `annotated/`) and publishes one alert per alerting event to
 //! `IPCAM_TOPIC_ARN`.
 
-use ipcam_core::adapters::aws::{sdk_config, S3Store, SnsNotifier};
-use ipcam_core::contract::{AlertRequest, Notification};
-use ipcam_core::stages::notify::notify;
-use ipcam_lambda_support::{
+use ipcam_adapters_aws::lambda::{
     diagnostic, init_logging, run, service_fn, setting, Diagnostic, Error, LambdaEvent,
 };
+use ipcam_adapters_aws::{sdk_config, S3Store, SnsNotifier};
+use ipcam_core::contract::{AlertRequest, Notification};
+use ipcam_core::stages::notify::notify;
 
 async fn handle(
     store: &S3Store,

@@ -20,7 +20,7 @@ pub async fn detect_labels(
         .map_err(|err| {
             StageError::from_port(
                 &format!(
-                    "detecting labels in frame {} (s3://{}/{})",
+                    "detecting labels in frame {} ({}/{})",
                     input.frame_index, input.frame.bucket, input.frame.key
                 ),
                 err,

@@ -19,10 +19,7 @@ pub async fn extract_attachments(
     let event = input.event;
     let raw = store.get(&event.message).await.map_err(|err| {
         StageError::from_port(
-            &format!(
-                "reading the message s3://{}/{}",
-                event.message.bucket, event.message.key
-            ),
+            &format!("reading the message {}", store.locate(&event.message)),
             err,
         )
     })?;
@@ -82,44 +79,31 @@ pub async fn extract_attachments(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::local::FolderStore;
-    use crate::contract::{Event, Source};
+    use crate::testing::{execution_input, MemoryStore};
     use sha2::{Digest, Sha256};
 
-    /// A folder store in a fresh temporary folder holding one fixture
-    /// message, and the execution input that points at it.
-    fn store_with(fixture: &str, test: &str) -> (FolderStore, ExecutionInput) {
-        let root =
-            std::env::temp_dir().join(format!("ipcam-extract-{test}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
+    /// A store holding one fixture message, and the execution input that
+    /// points at it.
+    fn store_with(fixture: &str) -> (MemoryStore, ExecutionInput) {
         let message = ObjectRef {
             bucket: "mail".into(),
             key: format!("incoming/{fixture}"),
         };
-        let source = format!(
+        let path = format!(
             "{}/tests/fixtures/mail/{fixture}",
             env!("CARGO_MANIFEST_DIR")
         );
-        std::fs::create_dir_all(root.join("mail/incoming")).unwrap();
-        std::fs::copy(source, root.join("mail").join(&message.key)).unwrap();
-        let input = ExecutionInput {
-            version: CONTRACT_VERSION,
-            event: Event {
-                id: "evt-1".into(),
-                source: Source::Local,
-                message,
-                from: Some("camera@cams.example.com".into()),
-                to: vec!["alerts@cams.example.com".into()],
-                subject: Some("burst".into()),
-                received_at: "2026-11-29T10:00:00Z".into(),
-            },
-        };
-        (FolderStore::new(root), input)
+        let bytes = std::fs::read(path).unwrap();
+        let store = MemoryStore::holding(&message, bytes);
+        (
+            store,
+            execution_input("evt-1", message, "camera@cams.example.com"),
+        )
     }
 
     #[tokio::test]
     async fn burst_is_stored_once_per_scene_with_the_digest_of_the_stored_bytes() {
-        let (store, input) = store_with("burst_of_four_two_near_duplicates.eml", "burst");
+        let (store, input) = store_with("burst_of_four_two_near_duplicates.eml");
         let config = Config::parse("").unwrap();
         let extracted = extract_attachments(input, &config, &store).await.unwrap();
         let keys: Vec<_> = extracted.frames.iter().map(|f| f.key.as_str()).collect();
@@ -140,7 +124,7 @@ mod tests {
 
     #[tokio::test]
     async fn frame_cap_comes_from_the_extract_table() {
-        let (store, input) = store_with("twelve_distinct_frames_over_the_cap.eml", "cap");
+        let (store, input) = store_with("twelve_distinct_frames_over_the_cap.eml");
         let config = Config::parse("[extract]\nmax_frames = 2\n").unwrap();
         let extracted = extract_attachments(input, &config, &store).await.unwrap();
         assert_eq!(extracted.frames.len(), 2);
@@ -148,7 +132,7 @@ mod tests {
 
     #[tokio::test]
     async fn message_over_the_size_limit_is_invalid_input() {
-        let (store, input) = store_with("gif_bmp_webp_converted_to_jpeg.eml", "size");
+        let (store, input) = store_with("gif_bmp_webp_converted_to_jpeg.eml");
         let config = Config::parse("[ingest]\nmax_message_bytes = 1_000_000\n").unwrap();
         let big = vec![b'x'; 1_200_000];
         store

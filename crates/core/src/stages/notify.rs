@@ -85,46 +85,15 @@ async fn annotated_snapshot(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
     use super::*;
-    use crate::adapters::local::FolderStore;
-    use crate::alert::Alert;
     use crate::contract::{
         Analysis, BoundingBox, Detection, Event, Frame, Match, Source, CONTRACT_VERSION,
     };
-    use crate::ports::PortError;
-
-    /// Keeps what it was asked to publish.
-    #[derive(Default)]
-    struct KeptAlerts(Mutex<Vec<Alert>>);
-
-    impl Notifier for KeptAlerts {
-        async fn publish(&self, alert: &Alert) -> Result<String, PortError> {
-            let mut kept = self.0.lock().unwrap();
-            kept.push(alert.clone());
-            Ok(format!("alert-{}", kept.len()))
-        }
-    }
-
-    fn scratch_store(name: &str) -> FolderStore {
-        let folder =
-            std::env::temp_dir().join(format!("ipcam-notify-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&folder);
-        FolderStore::new(folder)
-    }
+    use crate::testing::{grey_jpeg, KeptAlerts, MemoryStore};
 
     /// A 320×240 grey JPEG, as a small camera sends.
     fn camera_frame() -> Vec<u8> {
-        let picture = image::RgbImage::from_pixel(320, 240, image::Rgb([90, 90, 90]));
-        let mut bytes = Vec::new();
-        image::DynamicImage::ImageRgb8(picture)
-            .write_to(
-                &mut std::io::Cursor::new(&mut bytes),
-                image::ImageFormat::Jpeg,
-            )
-            .unwrap();
-        bytes
+        grey_jpeg(320, 240)
     }
 
     fn person_at_the_door() -> AlertRequest {
@@ -177,7 +146,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_alert_points_to_the_frame_with_its_boxes_drawn() {
-        let store = scratch_store("drawn");
+        let store = MemoryStore::default();
         let request = person_at_the_door();
         let frame = camera_frame();
         store
@@ -196,17 +165,16 @@ mod tests {
         // The box's top-left corner is drawn in another colour than the grey.
         assert_ne!(drawn.get_pixel(80, 60), &image::Rgb([90, 90, 90]));
 
-        let alerts = notifier.0.lock().unwrap();
-        let path = store.path_of(&snapshot).unwrap();
+        let alerts = notifier.kept();
         assert!(alerts[0]
             .text
-            .contains(&format!("Picture: {}", path.display())));
+            .contains(&format!("Picture: {}", store.locate(&snapshot))));
         assert_eq!(alerts[0].json["snapshot"]["key"], "annotated/evt-7/0.jpg");
     }
 
     #[tokio::test]
     async fn a_frame_too_large_to_draw_on_is_not_read_and_the_alert_goes() {
-        let store = scratch_store("huge");
+        let store = MemoryStore::default();
         let mut request = person_at_the_door();
         request.frames[0].width = 8000;
         request.frames[0].height = 5000;
@@ -218,19 +186,19 @@ mod tests {
         let notifier = KeptAlerts::default();
         let notification = notify(&request, &store, &notifier).await.unwrap();
         assert_eq!(notification.snapshot, None);
-        assert_eq!(notifier.0.lock().unwrap().len(), 1);
+        assert_eq!(notifier.kept().len(), 1);
     }
 
     #[tokio::test]
     async fn a_frame_that_cannot_be_read_does_not_stop_the_alert() {
-        let store = scratch_store("missing");
+        let store = MemoryStore::default();
         let notifier = KeptAlerts::default();
         let notification = notify(&person_at_the_door(), &store, &notifier)
             .await
             .unwrap();
         assert_eq!(notification.snapshot, None);
         assert_eq!(notification.subject, "Person at frontdoor");
-        let alerts = notifier.0.lock().unwrap();
+        let alerts = notifier.kept();
         assert_eq!(alerts.len(), 1);
         assert!(alerts[0].json["snapshot"].is_null());
     }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use ipcam_core::adapters::local::FolderStore;
+use ipcam_adapters_local::FolderStore;
 use ipcam_core::config::Config;
 use ipcam_core::contract::{Event, ExecutionInput, ObjectRef, Source, CONTRACT_VERSION};
 use ipcam_core::mime;

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use ipcam_core::adapters::local::{
+use ipcam_adapters_local::{
     FolderStore, InProcessExecutions, Journal, LocalNotifier, LocalPipeline, Terminal,
 };
 use ipcam_core::config::Config;

@@ -4,7 +4,8 @@
 //! mail service's checks, the sender allow-list and the size limit of the
 //! `[ingest]` table. A refused message starts nothing, so nothing from a
 //! stranger ever reaches the detector; it is logged and counted
-//! ([`metric`]) so that an alarm can tell someone is knocking.
+//! (by each edge: on AWS an EMF metric) so that an alarm can tell someone
+//! is knocking.
 //!
 //! Both entry points start the execution under the message's stable id, so
 //! a second delivery of the same message (SES may deliver twice; SendGrid
@@ -12,7 +13,6 @@
 
 pub mod admission;
 mod form;
-pub mod metric;
 mod rebuild;
 pub mod sendgrid;
 pub mod ses;
@@ -99,34 +99,6 @@ pub fn execution_name(id: &str) -> String {
     let keep = MAX_EXECUTION_NAME - digest.len() - 1;
     let prefix: String = clean.chars().take(keep).collect();
     format!("{prefix}-{digest}")
-}
-
-/// What the ingestion tests share.
-#[cfg(test)]
-mod test_doubles {
-    use std::sync::Mutex;
-
-    use crate::contract::ExecutionInput;
-    use crate::ports::{Executions, PortError, Started};
-
-    /// Records the executions asked for; a name starts once, as in Step
-    /// Functions.
-    #[derive(Default)]
-    pub struct Recorded(pub Mutex<Vec<(String, ExecutionInput)>>);
-
-    impl Executions for Recorded {
-        async fn start(&self, name: &str, input: &ExecutionInput) -> Result<Started, PortError> {
-            let mut started = self
-                .0
-                .lock()
-                .map_err(|_| PortError::Permanent("poisoned".into()))?;
-            if started.iter().any(|(seen, _)| seen == name) {
-                return Ok(Started::AlreadyStarted);
-            }
-            started.push((name.to_string(), input.clone()));
-            Ok(Started::New(format!("exec:{name}")))
-        }
-    }
 }
 
 #[cfg(test)]

@@ -318,50 +318,8 @@ fn dkim_failed(value: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-
     use super::*;
-    use crate::contract::ExecutionInput;
-    use crate::ports::{PortError, Started};
-    use crate::stages::ingest::test_doubles::Recorded;
-
-    #[derive(Default)]
-    struct Memory(Mutex<HashMap<String, Vec<u8>>>);
-
-    impl ObjectStore for Memory {
-        async fn get(&self, object: &ObjectRef) -> Result<Vec<u8>, PortError> {
-            self.0
-                .lock()
-                .map_err(|_| PortError::Permanent("poisoned".into()))?
-                .get(&object.key)
-                .cloned()
-                .ok_or_else(|| PortError::NotFound(object.key.clone()))
-        }
-        async fn put(&self, object: &ObjectRef, bytes: Vec<u8>, _: &str) -> Result<(), PortError> {
-            self.0
-                .lock()
-                .map_err(|_| PortError::Permanent("poisoned".into()))?
-                .insert(object.key.clone(), bytes);
-            Ok(())
-        }
-        async fn exists(&self, object: &ObjectRef) -> Result<bool, PortError> {
-            Ok(self
-                .0
-                .lock()
-                .map_err(|_| PortError::Permanent("poisoned".into()))?
-                .contains_key(&object.key))
-        }
-    }
-
-    /// Step Functions down: every start fails in a way that may pass.
-    struct Unavailable;
-
-    impl Executions for Unavailable {
-        async fn start(&self, _: &str, _: &ExecutionInput) -> Result<Started, PortError> {
-            Err(PortError::Transient("service unavailable".into()))
-        }
-    }
+    use crate::testing::{MemoryStore, RecordedExecutions, UnavailableExecutions};
 
     fn credentials() -> BasicCredentials {
         BasicCredentials {
@@ -447,8 +405,8 @@ mod tests {
     async fn ingest(
         config: &str,
         request: &HttpRequest,
-        store: &Memory,
-        executions: &Recorded,
+        store: &MemoryStore,
+        executions: &RecordedExecutions,
     ) -> SendgridAnswer {
         let config = Config::parse(config).unwrap();
         ingest_sendgrid(
@@ -489,40 +447,39 @@ mod tests {
     #[tokio::test]
     async fn wrong_or_missing_credentials_get_401_and_nothing_is_stored() {
         for authorization in [None, Some(basic("sendgrid:guess"))] {
-            let store = Memory::default();
-            let executions = Recorded::default();
+            let store = MemoryStore::default();
+            let executions = RecordedExecutions::default();
             let mut request = raw_post(CAMERA_MAIL);
             request.authorization = authorization;
             let answer = ingest("", &request, &store, &executions).await;
             assert_eq!(answer.response.status, 401);
             assert_eq!(rejection_reason(&answer), Some(RejectReason::Unauthorized));
-            assert!(store.0.lock().unwrap().is_empty());
-            assert!(executions.0.lock().unwrap().is_empty());
+            assert!(store.keys().is_empty());
+            assert!(executions.started().is_empty());
         }
     }
 
     #[tokio::test]
     async fn raw_mode_stores_the_message_and_starts_one_execution() {
-        let store = Memory::default();
-        let executions = Recorded::default();
+        let store = MemoryStore::default();
+        let executions = RecordedExecutions::default();
         let answer = ingest(ONE_CAMERA, &raw_post(CAMERA_MAIL), &store, &executions).await;
         assert_eq!(answer.response.status, 200);
         assert!(matches!(answer.outcome, Ingested::Started(_)), "{answer:?}");
-        let started = executions.0.lock().unwrap();
+        let started = executions.started();
         let event = &started[0].1.event;
         assert_eq!(event.source, Source::Sendgrid);
         assert_eq!(
             event.from.as_deref(),
             Some("Front Door <frontdoor@cams.example.com>")
         );
-        let stored = store.0.lock().unwrap();
-        assert_eq!(stored.get(&event.message.key).unwrap(), CAMERA_MAIL);
+        assert_eq!(store.get(&event.message).await.unwrap(), CAMERA_MAIL);
     }
 
     #[tokio::test]
     async fn the_same_post_twice_starts_one_execution() {
-        let store = Memory::default();
-        let executions = Recorded::default();
+        let store = MemoryStore::default();
+        let executions = RecordedExecutions::default();
         let jpeg = b"\xff\xd8\xff\xe0 jpeg bytes \r\n\x00\xff\xd9";
         let first = ingest(
             ONE_CAMERA,
@@ -542,18 +499,18 @@ mod tests {
         assert_eq!(second.outcome, Ingested::Duplicate);
         assert_eq!(second.response.status, 200);
         assert_eq!(first.id, second.id);
-        assert_eq!(executions.0.lock().unwrap().len(), 1);
+        assert_eq!(executions.started().len(), 1);
         let raw_first = ingest(ONE_CAMERA, &raw_post(CAMERA_MAIL), &store, &executions).await;
         let raw_second = ingest(ONE_CAMERA, &raw_post(CAMERA_MAIL), &store, &executions).await;
         assert!(matches!(raw_first.outcome, Ingested::Started(_)));
         assert_eq!(raw_second.outcome, Ingested::Duplicate);
-        assert_eq!(executions.0.lock().unwrap().len(), 2);
+        assert_eq!(executions.started().len(), 2);
     }
 
     #[tokio::test]
     async fn parsed_mode_is_stored_as_a_message_with_the_attachment_bytes() {
-        let store = Memory::default();
-        let executions = Recorded::default();
+        let store = MemoryStore::default();
+        let executions = RecordedExecutions::default();
         let jpeg = b"\xff\xd8\xff\xe0 jpeg bytes \r\n--SGboundar\r\n\x00\xff\xd9";
         let answer = ingest(
             ONE_CAMERA,
@@ -563,8 +520,8 @@ mod tests {
         )
         .await;
         assert!(matches!(answer.outcome, Ingested::Started(_)), "{answer:?}");
-        let key = executions.0.lock().unwrap()[0].1.event.message.key.clone();
-        let stored = store.0.lock().unwrap().get(&key).cloned().unwrap();
+        let message = executions.started()[0].1.event.message.clone();
+        let stored = store.get(&message).await.unwrap();
         let message = mailparse::parse_mail(&stored).unwrap();
         let attachment = message
             .subparts
@@ -582,8 +539,8 @@ mod tests {
 
     #[tokio::test]
     async fn stranger_is_answered_200_so_sendgrid_does_not_retry_and_nothing_starts() {
-        let store = Memory::default();
-        let executions = Recorded::default();
+        let store = MemoryStore::default();
+        let executions = RecordedExecutions::default();
         let mail = b"From: stranger@example.org\r\nSubject: hi\r\n\r\nhello\r\n";
         let answer = ingest(ONE_CAMERA, &raw_post(mail), &store, &executions).await;
         assert_eq!(answer.response.status, 200);
@@ -591,16 +548,16 @@ mod tests {
             rejection_reason(&answer),
             Some(RejectReason::SenderNotAllowed)
         );
-        assert!(store.0.lock().unwrap().is_empty());
-        assert!(executions.0.lock().unwrap().is_empty());
+        assert!(store.keys().is_empty());
+        assert!(executions.started().is_empty());
     }
 
     #[tokio::test]
     async fn parsed_mode_checks_the_original_from_not_a_forged_field() {
         // The `from` field disagrees with the original headers: the
         // headers are what the message is rebuilt from, and what is judged.
-        let store = Memory::default();
-        let executions = Recorded::default();
+        let store = MemoryStore::default();
+        let executions = RecordedExecutions::default();
         let mut request = parsed_post(b"frontdoor@cams.example.com", b"x");
         request.body = form_body(&[
             ("headers", None, None, b"From: stranger@example.org\r\n"),
@@ -645,7 +602,13 @@ mod tests {
             ),
             (mail_with("dkim", b"none"), strict, None),
         ] {
-            let answer = ingest(config, &request, &Memory::default(), &Recorded::default()).await;
+            let answer = ingest(
+                config,
+                &request,
+                &MemoryStore::default(),
+                &RecordedExecutions::default(),
+            )
+            .await;
             assert_eq!(answer.response.status, 200);
             assert_eq!(rejection_reason(&answer), expected, "{config} {answer:?}");
         }
@@ -653,8 +616,8 @@ mod tests {
 
     #[tokio::test]
     async fn message_over_the_limit_is_answered_200_and_counted() {
-        let store = Memory::default();
-        let executions = Recorded::default();
+        let store = MemoryStore::default();
+        let executions = RecordedExecutions::default();
         let mut big = CAMERA_MAIL.to_vec();
         big.extend(std::iter::repeat_n(b'x', 3000));
         let answer = ingest(
@@ -666,7 +629,7 @@ mod tests {
         .await;
         assert_eq!(answer.response.status, 200);
         assert_eq!(rejection_reason(&answer), Some(RejectReason::TooLarge));
-        assert!(store.0.lock().unwrap().is_empty());
+        assert!(store.keys().is_empty());
     }
 
     #[tokio::test]
@@ -676,8 +639,8 @@ mod tests {
         let answer = ingest(
             "[ingest]\nmax_message_bytes = 2048\n",
             &request,
-            &Memory::default(),
-            &Recorded::default(),
+            &MemoryStore::default(),
+            &RecordedExecutions::default(),
         )
         .await;
         assert_eq!(answer.response.status, 200);
@@ -691,7 +654,13 @@ mod tests {
         not_a_form.content_type = Some("application/json".into());
         let no_message = post(&[("to", None, None, b"alerts@in.example.com")]);
         for request in [not_a_form, no_message] {
-            let answer = ingest("", &request, &Memory::default(), &Recorded::default()).await;
+            let answer = ingest(
+                "",
+                &request,
+                &MemoryStore::default(),
+                &RecordedExecutions::default(),
+            )
+            .await;
             assert_eq!(answer.response.status, 200);
             assert_eq!(
                 rejection_reason(&answer),
@@ -709,8 +678,8 @@ mod tests {
             &raw_post(CAMERA_MAIL),
             Some(&credentials()),
             "bucket",
-            &Memory::default(),
-            &Unavailable,
+            &MemoryStore::default(),
+            &UnavailableExecutions,
         )
         .await
         .unwrap_err();

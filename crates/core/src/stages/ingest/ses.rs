@@ -120,34 +120,9 @@ pub async fn ingest_ses(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
-    use crate::stages::ingest::test_doubles::Recorded;
     use crate::stages::ingest::RejectReason;
-
-    /// Stored message sizes by key.
-    #[derive(Default)]
-    struct Sizes(HashMap<String, u64>);
-
-    impl ObjectStore for Sizes {
-        async fn get(&self, object: &ObjectRef) -> Result<Vec<u8>, PortError> {
-            let size = self.size(object).await?;
-            Ok(vec![b'x'; usize::try_from(size).unwrap_or_default()])
-        }
-        async fn put(&self, _: &ObjectRef, _: Vec<u8>, _: &str) -> Result<(), PortError> {
-            Err(PortError::Permanent("SES ingestion never writes".into()))
-        }
-        async fn exists(&self, object: &ObjectRef) -> Result<bool, PortError> {
-            Ok(self.0.contains_key(&object.key))
-        }
-        async fn size(&self, object: &ObjectRef) -> Result<u64, PortError> {
-            self.0
-                .get(&object.key)
-                .copied()
-                .ok_or_else(|| PortError::NotFound(object.key.clone()))
-        }
-    }
+    use crate::testing::{MemoryStore, RecordedExecutions};
 
     fn storage() -> SesStorage {
         SesStorage {
@@ -172,11 +147,12 @@ mod tests {
         }
     }
 
-    fn stored(size: u64) -> Sizes {
-        Sizes(HashMap::from([(
-            "incoming/o3vrnil0e2ic28trm7dfhrc2v0clambdaco8v2ut5g01".to_string(),
-            size,
-        )]))
+    fn stored(size: usize) -> MemoryStore {
+        let message = ObjectRef {
+            bucket: "bucket".into(),
+            key: "incoming/o3vrnil0e2ic28trm7dfhrc2v0clambdaco8v2ut5g01".into(),
+        };
+        MemoryStore::holding(&message, vec![b'x'; size])
     }
 
     const ONE_CAMERA: &str =
@@ -185,7 +161,7 @@ mod tests {
     #[tokio::test]
     async fn camera_message_starts_one_execution_named_after_the_message_id() {
         let config = Config::parse(ONE_CAMERA).unwrap();
-        let executions = Recorded::default();
+        let executions = RecordedExecutions::default();
         let delivery = delivery("Front Door <frontdoor@cams.example.com>");
         let outcome = ingest_ses(&config, &delivery, &storage(), &stored(50_000), &executions)
             .await
@@ -198,7 +174,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(again, Ingested::Duplicate);
-        let started = executions.0.lock().unwrap();
+        let started = executions.started();
         assert_eq!(started.len(), 1);
         let event = &started[0].1.event;
         assert_eq!(
@@ -215,7 +191,7 @@ mod tests {
     #[tokio::test]
     async fn stranger_starts_nothing() {
         let config = Config::parse(ONE_CAMERA).unwrap();
-        let executions = Recorded::default();
+        let executions = RecordedExecutions::default();
         let outcome = ingest_ses(
             &config,
             &delivery("stranger@example.org"),
@@ -233,13 +209,13 @@ mod tests {
             rejection.detail.contains("stranger@example.org"),
             "{rejection}"
         );
-        assert!(executions.0.lock().unwrap().is_empty());
+        assert!(executions.started().is_empty());
     }
 
     #[tokio::test]
     async fn virus_verdict_starts_nothing_even_from_a_camera() {
         let config = Config::parse(ONE_CAMERA).unwrap();
-        let executions = Recorded::default();
+        let executions = RecordedExecutions::default();
         let mut delivery = delivery("frontdoor@cams.example.com");
         delivery.virus_verdict = Some("FAIL".into());
         let outcome = ingest_ses(&config, &delivery, &storage(), &stored(50_000), &executions)
@@ -249,13 +225,13 @@ mod tests {
             matches!(&outcome, Ingested::Rejected(r) if r.reason == RejectReason::Virus),
             "{outcome:?}"
         );
-        assert!(executions.0.lock().unwrap().is_empty());
+        assert!(executions.started().is_empty());
     }
 
     #[tokio::test]
     async fn stored_message_over_the_limit_starts_nothing() {
         let config = Config::parse("[ingest]\nmax_message_bytes = 100_000\n").unwrap();
-        let executions = Recorded::default();
+        let executions = RecordedExecutions::default();
         let outcome = ingest_ses(
             &config,
             &delivery("a@b.example"),
@@ -269,24 +245,24 @@ mod tests {
             matches!(&outcome, Ingested::Rejected(r) if r.reason == RejectReason::TooLarge),
             "{outcome:?}"
         );
-        assert!(executions.0.lock().unwrap().is_empty());
+        assert!(executions.started().is_empty());
     }
 
     #[tokio::test]
     async fn message_the_s3_action_did_not_store_still_starts_so_its_failure_shows() {
         let config = Config::parse("").unwrap();
-        let executions = Recorded::default();
+        let executions = RecordedExecutions::default();
         let outcome = ingest_ses(
             &config,
             &delivery("a@b.example"),
             &storage(),
-            &Sizes::default(),
+            &MemoryStore::default(),
             &executions,
         )
         .await
         .unwrap();
         assert!(matches!(outcome, Ingested::Started(_)), "{outcome:?}");
-        assert_eq!(executions.0.lock().unwrap().len(), 1);
+        assert_eq!(executions.started().len(), 1);
     }
 
     #[test]

@@ -3,9 +3,9 @@
 use aws_sdk_rekognition::types::{Image, S3Object};
 use aws_sdk_rekognition::Client;
 
-use super::classify;
-use crate::contract::{BoundingBox, Frame, Label};
-use crate::ports::{Detector, PortError};
+use crate::classify;
+use ipcam_core::contract::{BoundingBox, Frame, Label};
+use ipcam_core::ports::{Detector, PortError};
 
 /// Labels returned per frame; enough for every object in a camera's view.
 const MAX_LABELS: i32 = 50;

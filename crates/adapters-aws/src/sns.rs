@@ -3,9 +3,9 @@
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 
-use super::classify;
-use crate::alert::Alert;
-use crate::ports::{Notifier, PortError};
+use crate::classify;
+use ipcam_core::alert::Alert;
+use ipcam_core::ports::{Notifier, PortError};
 
 /// Alerts published to one SNS topic: readable text for e-mail and SMS
 /// subscribers, the JSON alert for queues, functions and HTTPS endpoints,

@@ -16,7 +16,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use crate::ports::PortError;
+use ipcam_core::ports::PortError;
 
 /// How long one POST may take before it counts as failed and is retried.
 const TIMEOUT: Duration = Duration::from_secs(10);

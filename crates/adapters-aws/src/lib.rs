@@ -1,9 +1,16 @@
-//! The ports on AWS: S3, Rekognition, SNS and Step Functions.
+//! # ipcam-adapters-aws
+//!
+//! The ports of `ipcam-core` on AWS (S3, Rekognition, SNS and Step
+//! Functions) and what every Lambda function shares ([`lambda`]: JSON logs,
+//! settings, the configuration from S3, stage errors as Lambda errors;
+//! [`metric`]: CloudWatch metrics as Embedded Metric Format log lines).
 //!
 //! Each adapter wraps one SDK client. Clients are built once per Lambda cold
 //! start from [`sdk_config`], which honours `AWS_ENDPOINT_URL` (how the tests
 //! point them at emulated AWS).
 
+pub mod lambda;
+pub mod metric;
 mod rekognition;
 mod s3;
 mod sfn;
@@ -16,7 +23,7 @@ pub use sns::SnsNotifier;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
-use crate::ports::PortError;
+use ipcam_core::ports::PortError;
 
 /// The shared SDK configuration from the environment.
 pub async fn sdk_config() -> aws_config::SdkConfig {

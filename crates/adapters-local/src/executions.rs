@@ -14,9 +14,9 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
-use super::runner::{LocalPipeline, Run, RunFailed};
-use crate::contract::ExecutionInput;
-use crate::ports::{Detector, Executions, Notifier, ObjectStore, PortError, Started};
+use crate::runner::{LocalPipeline, Run, RunFailed};
+use ipcam_core::contract::ExecutionInput;
+use ipcam_core::ports::{Detector, Executions, Notifier, ObjectStore, PortError, Started};
 
 /// The names of the executions started so far.
 #[derive(Debug)]
@@ -321,10 +321,9 @@ mod tests {
     use std::sync::atomic::Ordering;
 
     use super::*;
-    use crate::adapters::local::runner::tests::{
-        burst_email, stored_input, temp_store, KeptAlerts, ScriptedDetector,
-    };
-    use crate::config::Config;
+    use crate::runner::tests::{stored_input, temp_store};
+    use ipcam_core::config::Config;
+    use ipcam_core::testing::{burst_email, KeptAlerts, ScriptedDetector};
 
     #[tokio::test]
     async fn a_second_start_of_the_same_name_starts_nothing() {

@@ -1,4 +1,6 @@
-//! The ports on one machine, for `ipcam` and for tests: objects in a
+//! # ipcam-adapters-local
+//!
+//! The ports of `ipcam-core` on one machine, for `ipcam` and for tests: objects in a
 //! folder, alerts to the terminal, a JSON-lines file and a webhook, and
 //! executions run in process by the same stage functions as on AWS.
 

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use super::webhook::Webhook;
-use crate::alert::Alert;
-use crate::ports::{Notifier, PortError};
+use crate::webhook::Webhook;
+use ipcam_core::alert::Alert;
+use ipcam_core::ports::{Notifier, PortError};
 
 /// Where the readable alert text is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

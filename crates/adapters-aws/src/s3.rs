@@ -4,9 +4,9 @@ use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 
-use super::classify;
-use crate::contract::ObjectRef;
-use crate::ports::{ObjectStore, PortError};
+use crate::classify;
+use ipcam_core::contract::ObjectRef;
+use ipcam_core::ports::{ObjectStore, PortError};
 
 /// Raw messages and frames in S3.
 #[derive(Debug, Clone)]
@@ -70,10 +70,6 @@ impl ObjectStore for S3Store {
 
     fn locate(&self, object: &ObjectRef) -> String {
         format!("s3://{}/{}", object.bucket, object.key)
-    }
-
-    async fn exists(&self, object: &ObjectRef) -> Result<bool, PortError> {
-        Ok(self.head(object).await?.is_some())
     }
 
     async fn size(&self, object: &ObjectRef) -> Result<u64, PortError> {

@@ -2,9 +2,9 @@
 
 use aws_sdk_sfn::Client;
 
-use super::classify;
-use crate::contract::ExecutionInput;
-use crate::ports::{Executions, PortError, Started};
+use crate::classify;
+use ipcam_core::contract::ExecutionInput;
+use ipcam_core::ports::{Executions, PortError, Started};
 
 /// Starts executions of the pipeline's state machine.
 #[derive(Debug, Clone)]

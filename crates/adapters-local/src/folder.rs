@@ -3,8 +3,8 @@
 use std::io::{ErrorKind, Write};
 use std::path::{Component, Path, PathBuf};
 
-use crate::contract::ObjectRef;
-use crate::ports::{ObjectStore, PortError};
+use ipcam_core::contract::ObjectRef;
+use ipcam_core::ports::{ObjectStore, PortError};
 
 /// Objects kept as files under one root folder.
 #[derive(Debug, Clone)]
@@ -94,10 +94,6 @@ impl ObjectStore for FolderStore {
             |path| path.display().to_string(),
         )
     }
-
-    async fn exists(&self, object: &ObjectRef) -> Result<bool, PortError> {
-        Ok(self.path_of(object)?.is_file())
-    }
 }
 
 #[cfg(test)]
@@ -123,7 +119,7 @@ mod tests {
             store.get(&object("frames/m1/0.jpg")).await.unwrap(),
             b"jpeg"
         );
-        assert!(store.exists(&object("frames/m1/0.jpg")).await.unwrap());
+        assert_eq!(store.size(&object("frames/m1/0.jpg")).await.unwrap(), 4);
         assert!(matches!(
             store.get(&object("nope")).await,
             Err(PortError::NotFound(_))

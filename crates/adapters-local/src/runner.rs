@@ -12,15 +12,15 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
-use crate::config::Config;
-use crate::contract::{
+use ipcam_core::config::Config;
+use ipcam_core::contract::{
     AlertRequest, Analysis, ExecutionInput, Extracted, FrameToAnalyse, Notification,
 };
-use crate::ports::{Detector, Notifier, ObjectStore};
-use crate::stages::detect::detect_labels;
-use crate::stages::extract::extract_attachments;
-use crate::stages::notify::notify;
-use crate::stages::{StageError, StageErrorKind};
+use ipcam_core::ports::{Detector, Notifier, ObjectStore};
+use ipcam_core::stages::detect::detect_labels;
+use ipcam_core::stages::extract::extract_attachments;
+use ipcam_core::stages::notify::notify;
+use ipcam_core::stages::{StageError, StageErrorKind};
 
 /// How a failed task is retried, per error kind, as in the state machine's
 /// `Retry` blocks.
@@ -214,117 +214,12 @@ impl<S: ObjectStore, D: Detector, N: Notifier> LocalPipeline<S, D, N> {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Mutex;
+    use std::sync::atomic::Ordering;
 
     use super::*;
-    use crate::adapters::local::FolderStore;
-    use crate::alert::Alert;
-    use crate::contract::{BoundingBox, Event, Frame, Label, ObjectRef, Source, CONTRACT_VERSION};
-    use crate::ports::PortError;
-
-    /// Test double for the detector: answers from a script keyed by the
-    /// frame's file name, and counts the frames it was asked about (the
-    /// real model is exercised by the `ipcam` end-to-end tests).
-    pub(crate) struct ScriptedDetector {
-        pub script: Vec<(&'static str, &'static str, f32)>,
-        pub asked: AtomicUsize,
-        pub throttle_first: AtomicUsize,
-    }
-
-    impl ScriptedDetector {
-        pub(crate) fn new(script: Vec<(&'static str, &'static str, f32)>) -> Self {
-            ScriptedDetector {
-                script,
-                asked: AtomicUsize::new(0),
-                throttle_first: AtomicUsize::new(0),
-            }
-        }
-    }
-
-    impl Detector for ScriptedDetector {
-        async fn detect(
-            &self,
-            frame: &Frame,
-            min_confidence: f32,
-        ) -> Result<Vec<Label>, PortError> {
-            if self.throttle_first.load(Ordering::SeqCst) > 0 {
-                self.throttle_first.fetch_sub(1, Ordering::SeqCst);
-                return Err(PortError::Throttled("slow down".into()));
-            }
-            self.asked.fetch_add(1, Ordering::SeqCst);
-            Ok(self
-                .script
-                .iter()
-                .filter(|(file, _, confidence)| {
-                    *file == frame.filename && *confidence >= min_confidence
-                })
-                .map(|(_, name, confidence)| Label {
-                    name: (*name).into(),
-                    confidence: *confidence,
-                    parents: vec![],
-                    boxes: vec![BoundingBox {
-                        left: 0.3,
-                        top: 0.2,
-                        width: 0.2,
-                        height: 0.5,
-                        confidence: *confidence,
-                    }],
-                })
-                .collect())
-        }
-    }
-
-    /// Test double for the notifier: keeps the alerts in memory.
-    #[derive(Default)]
-    pub(crate) struct KeptAlerts(pub Mutex<Vec<Alert>>);
-
-    impl Notifier for KeptAlerts {
-        async fn publish(&self, alert: &Alert) -> Result<String, PortError> {
-            let mut kept = self
-                .0
-                .lock()
-                .map_err(|_| PortError::Permanent("poisoned".into()))?;
-            kept.push(alert.clone());
-            Ok(format!("kept-{}", kept.len()))
-        }
-    }
-
-    /// A PNG as a camera might attach: a dull scene with a bright figure
-    /// standing at a place of its own for each frame, so that extraction
-    /// keeps every frame of the burst as a different moment.
-    fn png(width: u32, height: u32, frame: u32) -> Vec<u8> {
-        let picture = image::RgbImage::from_fn(width, height, |x, y| {
-            let figure = (frame * 50..frame * 50 + 30).contains(&x) && (20..100).contains(&y);
-            if figure {
-                image::Rgb([250, 240, 230])
-            } else {
-                image::Rgb([90, 120, 60])
-            }
-        });
-        let mut bytes = std::io::Cursor::new(Vec::new());
-        picture
-            .write_to(&mut bytes, image::ImageFormat::Png)
-            .unwrap();
-        bytes.into_inner()
-    }
-
-    /// A camera e-mail with one attached snapshot per file name.
-    pub(crate) fn burst_email(from: &str, files: &[&str]) -> Vec<u8> {
-        use base64::Engine;
-        let mut mail = format!(
-            "From: {from}\r\nTo: alerts@home.example\r\nSubject: Motion alarm\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nMotion detected\r\n"
-        );
-        for (index, file) in files.iter().enumerate() {
-            let body =
-                base64::engine::general_purpose::STANDARD.encode(png(160, 120, index as u32));
-            mail.push_str(&format!(
-                "--b\r\nContent-Type: image/png; name=\"{file}\"\r\nContent-Disposition: attachment; filename=\"{file}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{body}\r\n"
-            ));
-        }
-        mail.push_str("--b--\r\n");
-        mail.into_bytes()
-    }
+    use crate::FolderStore;
+    use ipcam_core::contract::{Event, ObjectRef, Source, CONTRACT_VERSION};
+    use ipcam_core::testing::{burst_email, KeptAlerts, ScriptedDetector};
 
     pub(crate) fn temp_store(name: &str) -> (std::path::PathBuf, FolderStore) {
         let root = std::env::temp_dir().join(format!("ipcam-runner-{}-{name}", std::process::id()));

@@ -7,8 +7,8 @@
 
 use serde_json::json;
 
-use super::admission::Rejection;
-use crate::contract::Source;
+use ipcam_core::contract::Source;
+use ipcam_core::stages::ingest::Rejection;
 
 /// CloudWatch namespace of the project's own metrics.
 pub const NAMESPACE: &str = "IPCam";
@@ -45,7 +45,7 @@ pub fn rejected_message_line(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stages::ingest::admission::RejectReason;
+    use ipcam_core::stages::ingest::RejectReason;
 
     #[test]
     fn line_is_an_emf_document_counting_one_rejection_by_reason() {

@@ -1,0 +1,247 @@
+//! Test doubles of the ports and builders of camera pictures and e-mails,
+//! shared by the unit tests of every crate (feature `testing`) so that no
+//! module declares its own.
+//!
+//! The doubles stand where the real thing cannot be reached in a unit
+//! test; the end-to-end tests run the real adapters.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use base64::Engine;
+
+use crate::alert::Alert;
+use crate::contract::{
+    BoundingBox, Event, ExecutionInput, Frame, Label, ObjectRef, Source, CONTRACT_VERSION,
+};
+use crate::ports::{Detector, Executions, Notifier, ObjectStore, PortError, Started};
+
+fn poisoned<T>(_: T) -> PortError {
+    PortError::Permanent("a test double's lock was poisoned".into())
+}
+
+/// An object store in memory, keyed by bucket and key.
+#[derive(Default)]
+pub struct MemoryStore(Mutex<HashMap<(String, String), Vec<u8>>>);
+
+impl MemoryStore {
+    /// A store holding one object.
+    pub fn holding(object: &ObjectRef, bytes: Vec<u8>) -> Self {
+        let store = MemoryStore::default();
+        store.insert(object, bytes);
+        store
+    }
+
+    /// Puts an object without going through the port.
+    pub fn insert(&self, object: &ObjectRef, bytes: Vec<u8>) {
+        if let Ok(mut objects) = self.0.lock() {
+            objects.insert((object.bucket.clone(), object.key.clone()), bytes);
+        }
+    }
+
+    /// The keys held, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .0
+            .lock()
+            .map(|objects| objects.keys().map(|(_, key)| key.clone()).collect())
+            .unwrap_or_default();
+        keys.sort();
+        keys
+    }
+}
+
+impl ObjectStore for MemoryStore {
+    async fn get(&self, object: &ObjectRef) -> Result<Vec<u8>, PortError> {
+        self.0
+            .lock()
+            .map_err(poisoned)?
+            .get(&(object.bucket.clone(), object.key.clone()))
+            .cloned()
+            .ok_or_else(|| PortError::NotFound(format!("{}/{}", object.bucket, object.key)))
+    }
+
+    async fn put(&self, object: &ObjectRef, bytes: Vec<u8>, _: &str) -> Result<(), PortError> {
+        self.0
+            .lock()
+            .map_err(poisoned)?
+            .insert((object.bucket.clone(), object.key.clone()), bytes);
+        Ok(())
+    }
+}
+
+/// Records the executions asked for; a name starts once, as in Step
+/// Functions.
+#[derive(Default)]
+pub struct RecordedExecutions(pub Mutex<Vec<(String, ExecutionInput)>>);
+
+impl RecordedExecutions {
+    /// The executions started so far, by name and input.
+    pub fn started(&self) -> Vec<(String, ExecutionInput)> {
+        self.0
+            .lock()
+            .map(|started| started.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl Executions for RecordedExecutions {
+    async fn start(&self, name: &str, input: &ExecutionInput) -> Result<Started, PortError> {
+        let mut started = self.0.lock().map_err(poisoned)?;
+        if started.iter().any(|(seen, _)| seen == name) {
+            return Ok(Started::AlreadyStarted);
+        }
+        started.push((name.to_string(), input.clone()));
+        Ok(Started::New(format!("exec:{name}")))
+    }
+}
+
+/// Step Functions down: every start fails in a way that may pass.
+pub struct UnavailableExecutions;
+
+impl Executions for UnavailableExecutions {
+    async fn start(&self, _: &str, _: &ExecutionInput) -> Result<Started, PortError> {
+        Err(PortError::Transient("service unavailable".into()))
+    }
+}
+
+/// Keeps the alerts it was asked to publish.
+#[derive(Default)]
+pub struct KeptAlerts(pub Mutex<Vec<Alert>>);
+
+impl KeptAlerts {
+    /// The alerts published so far.
+    pub fn kept(&self) -> Vec<Alert> {
+        self.0.lock().map(|kept| kept.clone()).unwrap_or_default()
+    }
+}
+
+impl Notifier for KeptAlerts {
+    async fn publish(&self, alert: &Alert) -> Result<String, PortError> {
+        let mut kept = self.0.lock().map_err(poisoned)?;
+        kept.push(alert.clone());
+        Ok(format!("kept-{}", kept.len()))
+    }
+}
+
+/// A detector that answers from a script keyed by the frame's file name
+/// (file, label, confidence), counts the frames it was asked about, and
+/// can be told to throttle its first calls.
+pub struct ScriptedDetector {
+    pub script: Vec<(&'static str, &'static str, f32)>,
+    pub asked: AtomicUsize,
+    pub throttle_first: AtomicUsize,
+}
+
+impl ScriptedDetector {
+    pub fn new(script: Vec<(&'static str, &'static str, f32)>) -> Self {
+        ScriptedDetector {
+            script,
+            asked: AtomicUsize::new(0),
+            throttle_first: AtomicUsize::new(0),
+        }
+    }
+
+    /// How many frames it has analysed.
+    pub fn asked(&self) -> usize {
+        self.asked.load(Ordering::SeqCst)
+    }
+}
+
+impl Detector for ScriptedDetector {
+    async fn detect(&self, frame: &Frame, min_confidence: f32) -> Result<Vec<Label>, PortError> {
+        if self.throttle_first.load(Ordering::SeqCst) > 0 {
+            self.throttle_first.fetch_sub(1, Ordering::SeqCst);
+            return Err(PortError::Throttled("slow down".into()));
+        }
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        Ok(self
+            .script
+            .iter()
+            .filter(|(file, _, confidence)| {
+                *file == frame.filename && *confidence >= min_confidence
+            })
+            .map(|(_, name, confidence)| Label {
+                name: (*name).into(),
+                confidence: *confidence,
+                parents: vec![],
+                boxes: vec![BoundingBox {
+                    left: 0.3,
+                    top: 0.2,
+                    width: 0.2,
+                    height: 0.5,
+                    confidence: *confidence,
+                }],
+            })
+            .collect())
+    }
+}
+
+/// A flat grey JPEG of the given size, as a small camera sends.
+pub fn grey_jpeg(width: u32, height: u32) -> Vec<u8> {
+    let picture = image::RgbImage::from_pixel(width, height, image::Rgb([90, 90, 90]));
+    encode(
+        image::DynamicImage::ImageRgb8(picture),
+        image::ImageFormat::Jpeg,
+    )
+}
+
+/// A PNG of a dull scene with a bright figure standing at a place of its
+/// own for each `moment`, so that extraction keeps every moment of a burst
+/// as a different frame.
+pub fn moment_png(width: u32, height: u32, moment: u32) -> Vec<u8> {
+    let picture = image::RgbImage::from_fn(width, height, |x, y| {
+        let figure = (moment * 50..moment * 50 + 30).contains(&x) && (20..100).contains(&y);
+        if figure {
+            image::Rgb([250, 240, 230])
+        } else {
+            image::Rgb([90, 120, 60])
+        }
+    });
+    encode(
+        image::DynamicImage::ImageRgb8(picture),
+        image::ImageFormat::Png,
+    )
+}
+
+fn encode(picture: image::DynamicImage, format: image::ImageFormat) -> Vec<u8> {
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    picture
+        .write_to(&mut bytes, format)
+        .expect("encoding a picture in memory");
+    bytes.into_inner()
+}
+
+/// A camera e-mail from `from` with one attached snapshot per file name,
+/// each a different moment of the scene.
+pub fn burst_email(from: &str, files: &[&str]) -> Vec<u8> {
+    let mut mail = format!(
+        "From: {from}\r\nTo: alerts@home.example\r\nSubject: Motion alarm\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nMotion detected\r\n"
+    );
+    for (moment, file) in (0u32..).zip(files) {
+        let body = base64::engine::general_purpose::STANDARD.encode(moment_png(160, 120, moment));
+        mail.push_str(&format!(
+            "--b\r\nContent-Type: image/png; name=\"{file}\"\r\nContent-Disposition: attachment; filename=\"{file}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{body}\r\n"
+        ));
+    }
+    mail.push_str("--b--\r\n");
+    mail.into_bytes()
+}
+
+/// The execution input of a message stored at `message`, as a camera
+/// `from` sent it.
+pub fn execution_input(id: &str, message: ObjectRef, from: &str) -> ExecutionInput {
+    ExecutionInput {
+        version: CONTRACT_VERSION,
+        event: Event {
+            id: id.into(),
+            source: Source::Local,
+            message,
+            from: Some(from.into()),
+            to: vec!["alerts@cams.example.com".into()],
+            subject: Some("Motion alarm".into()),
+            received_at: "2026-11-29T10:00:00Z".into(),
+        },
+    }
+}
