@@ -44,6 +44,8 @@ SUBSTITUTION = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 ENV_NAME = re.compile(r'"(IPCAM_[A-Z0-9_]+)"')
 # Variables read through ipcam-adapters-aws (its `lambda` module) rather than by name in main.rs.
 CONFIG_LOADER_VARIABLES = ("IPCAM_BUCKET", "IPCAM_CONFIG_KEY")
+# Variables read by its `inbox()`: where received messages are kept.
+INBOX_VARIABLES = ("IPCAM_BUCKET", "IPCAM_INCOMING_PREFIX")
 
 
 class Problems:
@@ -178,6 +180,8 @@ def check_functions(template: dict, template_path: Path, problems: Problems) -> 
         read = set(ENV_NAME.findall(source))
         if "load_config" in source:
             read.update(CONFIG_LOADER_VARIABLES)
+        if "inbox()" in source:
+            read.update(INBOX_VARIABLES)
         for missing in sorted(read - function_environment(template, function)):
             problems.add(
                 name,

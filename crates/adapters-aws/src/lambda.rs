@@ -7,6 +7,7 @@
 use ipcam_core::config::Config;
 use ipcam_core::contract::ObjectRef;
 use ipcam_core::ports::ObjectStore;
+use ipcam_core::stages::ingest::Inbox;
 use ipcam_core::stages::StageError;
 
 pub use lambda_runtime::{run, service_fn, Diagnostic, Error, LambdaEvent};
@@ -28,6 +29,26 @@ pub fn init_logging() {
 pub fn setting(name: &str) -> Result<String, Error> {
     std::env::var(name)
         .map_err(|_| format!("environment variable {name} is not set: the stack sets it").into())
+}
+
+/// A required secret from the environment: set, and not empty (an empty
+/// password would let in anyone who guesses the username).
+pub fn secret_setting(name: &str) -> Result<String, Error> {
+    let value = setting(name)?;
+    if value.is_empty() {
+        return Err(format!("environment variable {name} is empty: set a real credential").into());
+    }
+    Ok(value)
+}
+
+/// Where received messages are kept: `IPCAM_BUCKET`, under
+/// `IPCAM_INCOMING_PREFIX` (the SES receipt rule's S3 action prefix,
+/// `incoming/` when unset).
+pub fn inbox() -> Result<Inbox, Error> {
+    Ok(Inbox {
+        bucket: setting("IPCAM_BUCKET")?,
+        prefix: std::env::var("IPCAM_INCOMING_PREFIX").unwrap_or_else(|_| "incoming/".into()),
+    })
 }
 
 /// Reads the configuration file from `s3://$IPCAM_BUCKET/$IPCAM_CONFIG_KEY`.

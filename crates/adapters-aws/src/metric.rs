@@ -42,6 +42,21 @@ pub fn rejected_message_line(
     .to_string()
 }
 
+/// Logs a refused message and counts it: a warning for the log, and the
+/// EMF line on stdout, where the Lambda runtime hands it to CloudWatch.
+pub fn report_rejection(rejection: &Rejection, source: Source, message: &str) {
+    tracing::warn!(%message, reason = rejection.reason.name(), "{rejection}");
+    println!(
+        "{}",
+        rejected_message_line(
+            rejection,
+            source,
+            message,
+            chrono::Utc::now().timestamp_millis()
+        )
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

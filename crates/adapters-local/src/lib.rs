@@ -15,3 +15,14 @@ pub use folder::FolderStore;
 pub use notifier::{LocalNotifier, Terminal};
 pub use runner::{Backoff, LocalPipeline, RetryPolicy, Run, RunFailed, Task};
 pub use webhook::Webhook;
+
+use ipcam_core::stages::ingest::Inbox;
+
+/// Where received messages are kept in the local store: under the bucket
+/// `local`, in `incoming/`, as on AWS.
+pub fn inbox() -> Inbox {
+    Inbox {
+        bucket: "local".into(),
+        prefix: "incoming/".into(),
+    }
+}

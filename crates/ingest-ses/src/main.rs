@@ -5,30 +5,30 @@
 //! per admitted message, named after the message id.
 //!
 //! A refused message starts nothing: it is logged with its reason and
-//! counted in the metric `IPCam/RejectedMessages` (an Embedded Metric Format
-//! line on stdout), so an alarm can watch for strangers.
+//! counted in the metric `IPCam/RejectedMessages`, so an alarm can watch
+//! for strangers.
 
 use aws_lambda_events::event::ses::{SimpleEmailEvent, SimpleEmailRecord};
 use ipcam_adapters_aws::lambda::{
-    diagnostic, init_logging, load_config, run, service_fn, setting, Diagnostic, Error, LambdaEvent,
+    diagnostic, inbox, init_logging, load_config, run, service_fn, setting, Diagnostic, Error,
+    LambdaEvent,
 };
-use ipcam_adapters_aws::metric::rejected_message_line;
+use ipcam_adapters_aws::metric::report_rejection;
 use ipcam_adapters_aws::{sdk_config, S3Store, StepFunctions};
 use ipcam_core::config::Config;
 use ipcam_core::contract::Source;
-use ipcam_core::stages::ingest::{ingest_ses, Ingested, SesDelivery, SesStorage};
+use ipcam_core::stages::ingest::{ingest_ses, Inbox, Ingested, SesDelivery};
 use serde_json::{json, Value};
 
 struct Function {
     config: Config,
-    storage: SesStorage,
+    inbox: Inbox,
     store: S3Store,
     executions: StepFunctions,
 }
 
 fn delivery(record: &SimpleEmailRecord) -> SesDelivery {
-    let mail = &record.ses.mail;
-    let receipt = &record.ses.receipt;
+    let (mail, receipt) = (&record.ses.mail, &record.ses.receipt);
     SesDelivery {
         message_id: mail.message_id.clone().unwrap_or_default(),
         timestamp: mail.timestamp.to_rfc3339(),
@@ -44,55 +44,30 @@ fn delivery(record: &SimpleEmailRecord) -> SesDelivery {
     }
 }
 
-async fn handle(
-    function: &Function,
-    event: LambdaEvent<SimpleEmailEvent>,
-) -> Result<Value, Diagnostic> {
+async fn handle(f: &Function, event: LambdaEvent<SimpleEmailEvent>) -> Result<Value, Diagnostic> {
     let mut outcomes = Vec::new();
     for record in &event.payload.records {
         let delivery = delivery(record);
-        let outcome = ingest_ses(
-            &function.config,
-            &delivery,
-            &function.storage,
-            &function.store,
-            &function.executions,
-        )
-        .await
-        .map_err(diagnostic)?;
+        let outcome = ingest_ses(&f.config, &delivery, &f.inbox, &f.store, &f.executions)
+            .await
+            .map_err(diagnostic)?;
         let message_id = &delivery.message_id;
         let from = delivery.from.join(", ");
         let envelope_sender = delivery.envelope_sender.as_deref().unwrap_or_default();
-        match &outcome {
-            Ingested::Started(arn) => {
-                tracing::info!(%message_id, %from, %envelope_sender, execution = %arn, "execution started")
-            }
-            Ingested::Duplicate => {
-                tracing::info!(%message_id, "delivered twice: nothing started")
-            }
-            Ingested::Rejected(rejection) => {
-                tracing::warn!(%message_id, %from, %envelope_sender, reason = rejection.reason.name(), "{rejection}");
-                println!(
-                    "{}",
-                    rejected_message_line(
-                        rejection,
-                        Source::Ses,
-                        message_id,
-                        chrono::Utc::now().timestamp_millis()
-                    )
-                );
-            }
-        }
         outcomes.push(match &outcome {
             Ingested::Started(arn) => {
+                tracing::info!(%message_id, %from, %envelope_sender, execution = %arn, "execution started");
                 json!({ "messageId": message_id, "outcome": "Started", "execution": arn })
             }
-            Ingested::Duplicate => json!({ "messageId": message_id, "outcome": "Duplicate" }),
-            Ingested::Rejected(rejection) => json!({
-                "messageId": message_id,
-                "outcome": "Rejected",
-                "reason": rejection.reason.name(),
-            }),
+            Ingested::Duplicate => {
+                tracing::info!(%message_id, "delivered twice: nothing started");
+                json!({ "messageId": message_id, "outcome": "Duplicate" })
+            }
+            Ingested::Rejected(rejection) => {
+                tracing::info!(%message_id, %from, %envelope_sender, "refused at the door");
+                report_rejection(rejection, Source::Ses, message_id);
+                json!({ "messageId": message_id, "outcome": "Rejected", "reason": rejection.reason.name() })
+            }
         });
     }
     Ok(json!({ "disposition": "CONTINUE", "messages": outcomes }))
@@ -105,10 +80,7 @@ async fn main() -> Result<(), Error> {
     let store = S3Store::new(&sdk);
     let function = Function {
         config: load_config(&store).await?,
-        storage: SesStorage {
-            bucket: setting("IPCAM_BUCKET")?,
-            prefix: std::env::var("IPCAM_INCOMING_PREFIX").unwrap_or_else(|_| "incoming/".into()),
-        },
+        inbox: inbox()?,
         store,
         executions: StepFunctions::new(&sdk, setting("IPCAM_STATE_MACHINE_ARN")?),
     };
@@ -120,29 +92,4 @@ async fn main() -> Result<(), Error> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use ipcam_core::stages::ingest::Check;
-
-    #[test]
-    fn header_from_is_judged_and_the_envelope_sender_only_logged() {
-        let event: SimpleEmailEvent = serde_json::from_str(include_str!(
-            "../fixtures/ses_receipt_forged_camera_sender.json"
-        ))
-        .unwrap();
-        let delivery = delivery(&event.records[0]);
-        assert_eq!(
-            delivery.message_id,
-            "q8d1f0r7n5b2k3m4l6p9s0t1u2v3w4x5y6z7a8b9"
-        );
-        assert_eq!(
-            delivery.from,
-            vec!["Front Door <frontdoor@cams.example.com>"]
-        );
-        assert_eq!(
-            delivery.envelope_sender.as_deref(),
-            Some("mailer@bulk.example.org")
-        );
-        assert_eq!(delivery.failed_checks(), vec![Check::Spf, Check::Dmarc]);
-    }
-}
+mod tests;

@@ -5,9 +5,10 @@ use std::io::Read;
 use std::ops::Deref;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use ipcam_core::config::Config;
 use ipcam_core::mime;
+use ipcam_core::stages::ingest::admission::check_size;
 use memmap2::Mmap;
 
 /// A message file's bytes. A regular file is mapped into memory rather
@@ -59,8 +60,9 @@ pub fn extract(file: &Path, json: bool, out: Option<&Path>, config: Option<&Path
     };
     let raw = MessageFile::open(file, config.ingest.max_message_bytes.0)
         .with_context(|| format!("cannot read {}", file.display()))?;
-    let extraction = mime::check_message_size(&raw, &config)
-        .and_then(|()| mime::extract_pictures(&raw, &config.extract))
+    let size = u64::try_from(raw.len()).unwrap_or(u64::MAX);
+    check_size(&config, size).map_err(|rejection| anyhow!("{}: {rejection}", file.display()))?;
+    let extraction = mime::extract_pictures(&raw, &config.extract)
         .with_context(|| format!("{}", file.display()))?;
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;

@@ -44,6 +44,12 @@ enum Command {
         /// alert file.
         #[arg(long, default_value = "out")]
         out: PathBuf,
+        /// Refuse e-mails from senders that `[ingest] allowed_senders` and
+        /// the cameras' `from` do not allow, as `serve` and AWS do. Off by
+        /// default: the files given are the owner's own choice. The size
+        /// limit applies either way.
+        #[arg(long)]
+        check_senders: bool,
     },
     /// Receive camera e-mails over SMTP and SendGrid-style HTTP posts, and
     /// run each through the pipeline, until Ctrl-C.
@@ -151,10 +157,16 @@ fn main() -> ExitCode {
             config,
             json,
             out,
+            check_senders,
         } => load_config(config.as_deref()).and_then(|config| {
             runtime()?.block_on(process::run(
                 config,
-                process::Options { files, json, out },
+                process::Options {
+                    files,
+                    json,
+                    out,
+                    check_senders,
+                },
                 nanodet,
             ))
         }),

@@ -14,15 +14,11 @@ use ipcam_adapters_local::{
     FolderStore, InProcessExecutions, Journal, LocalNotifier, LocalPipeline, Run, Terminal,
 };
 use ipcam_core::config::Config;
-use ipcam_core::contract::{Event, ExecutionInput, ObjectRef, Source, CONTRACT_VERSION};
+use ipcam_core::contract::Source;
 use ipcam_core::mime;
 use ipcam_core::ports::{Detector, ObjectStore};
-use ipcam_core::stages::ingest::execution_name;
+use ipcam_core::stages::ingest::{admit, Admission, Incoming, SenderRules};
 use serde_json::json;
-use sha2::{Digest, Sha256};
-
-/// The bucket name of the local store: objects live in `OUT/objects/local/`.
-const BUCKET: &str = "local";
 
 /// What `ipcam process` was asked to do.
 #[derive(Debug, Clone)]
@@ -32,6 +28,8 @@ pub struct Options {
     pub json: bool,
     /// Where annotated pictures, stored objects and the alert file go.
     pub out: PathBuf,
+    /// Apply the sender allow-list of `[ingest]` to the files.
+    pub check_senders: bool,
 }
 
 /// What became of one e-mail.
@@ -56,6 +54,14 @@ where
     let detector = make_detector(store.clone())?;
     // The report says what alerted; the alert itself goes to the file.
     let notifier = LocalNotifier::new(Terminal::Off, Some(alerts_file.clone()), webhook);
+    let door = Door {
+        config: config.clone(),
+        rules: if options.check_senders {
+            SenderRules::Apply
+        } else {
+            SenderRules::Skip
+        },
+    };
     let pipeline = Arc::new(LocalPipeline::new(
         config,
         store.clone(),
@@ -67,7 +73,7 @@ where
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
     let (mut alerted, mut quiet, mut failed) = (0, 0, 0);
     for file in &options.files {
-        match process_one(file, &store, &executions, &options.out, &mut seen).await {
+        match process_one(file, &door, &store, &executions, &options.out, &mut seen).await {
             Ok(outcome) => {
                 if let Outcome::Ran { run, .. } = &outcome {
                     if run.notified.is_some() {
@@ -98,8 +104,16 @@ where
     Ok(failed == 0)
 }
 
+/// The door the files go through: the `[ingest]` rules, with or without
+/// the sender allow-list.
+struct Door {
+    config: Config,
+    rules: SenderRules,
+}
+
 async fn process_one<S, D, N>(
     file: &Path,
+    door: &Door,
     store: &FolderStore,
     executions: &InProcessExecutions<S, D, N>,
     out: &Path,
@@ -118,29 +132,18 @@ where
     if envelope.from.is_none() && envelope.to.is_empty() && envelope.subject.is_none() {
         bail!("no From, To or Subject header: not a raw e-mail (.eml)");
     }
-    let id = format!("local-{}", &hex::encode(Sha256::digest(&raw))[..40]);
-    let message = ObjectRef {
-        bucket: BUCKET.to_string(),
-        key: format!("incoming/local/{id}"),
-    };
-    store
-        .put(&message, raw, "message/rfc822")
+    let incoming = Incoming::whole(Source::Local, raw, chrono::Utc::now().to_rfc3339());
+    let inbox = ipcam_adapters_local::inbox();
+    let admitted = match admit(&door.config, incoming, door.rules, &inbox, store)
         .await
-        .map_err(|err| anyhow!("storing the message: {err}"))?;
-    let input = ExecutionInput {
-        version: CONTRACT_VERSION,
-        event: Event {
-            id: id.clone(),
-            source: Source::Local,
-            message,
-            from: envelope.from,
-            to: envelope.to,
-            subject: envelope.subject,
-            received_at: chrono::Utc::now().to_rfc3339(),
-        },
+        .map_err(|err| anyhow!("{err}"))?
+    {
+        Admission::Admitted(admitted) => admitted,
+        Admission::Rejected(rejection) => bail!("{rejection}"),
     };
+    let id = admitted.input.event.id.clone();
     let run = match executions
-        .run(&execution_name(&id), &input)
+        .run(&admitted.name, &admitted.input)
         .await
         .map_err(|err| anyhow!("starting the execution: {err}"))?
     {

@@ -25,7 +25,7 @@ use mailparse::MailHeaderMap;
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use sha2::{Digest, Sha256};
 
-use crate::config::{Config, ExtractSettings};
+use crate::config::ExtractSettings;
 use crate::contract::Skipped;
 use dedup::Fingerprint;
 
@@ -110,7 +110,7 @@ pub fn envelope(raw: &[u8]) -> Result<Envelope, MessageError> {
 /// they appear: duplicates dropped, at most `max_frames`, each fit for
 /// Rekognition. Fails only when the message is not e-mail. The caller
 /// bounds its size (`[ingest] max_message_bytes`, see
-/// [`check_message_size`]).
+/// [`check_size`](crate::stages::ingest::admission::check_size)).
 pub fn extract_pictures(
     raw: &[u8],
     settings: &ExtractSettings,
@@ -119,19 +119,6 @@ pub fn extract_pictures(
     let mut selection = Selection::new(settings);
     walk::walk(&mail, &mut |leaf| selection.consider(leaf));
     Ok(selection.into_extraction())
-}
-
-/// Refuses a message larger than `[ingest] max_message_bytes`, the one
-/// limit every way in shares, before anything parses it.
-pub fn check_message_size(raw: &[u8], config: &Config) -> Result<(), MessageError> {
-    let limit = config.ingest.max_message_bytes.0;
-    if raw.len() as u64 > limit {
-        return Err(MessageError(format!(
-            "it is {} bytes, more than `[ingest] max_message_bytes` = {limit}",
-            raw.len()
-        )));
-    }
-    Ok(())
 }
 
 /// A kept frame, as later parts are compared with it.

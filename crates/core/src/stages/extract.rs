@@ -1,5 +1,6 @@
 //! extract-attachments: from the stored message to stored frames.
 
+use super::ingest::admission::check_size;
 use super::{StageError, StageErrorKind};
 use crate::config::Config;
 use crate::contract::{ExecutionInput, Extracted, Frame, ObjectRef, CONTRACT_VERSION};
@@ -23,9 +24,10 @@ pub async fn extract_attachments(
             err,
         )
     })?;
-    let invalid =
-        |err: mime::MessageError| StageError::new(StageErrorKind::InvalidInput, err.to_string());
-    mime::check_message_size(&raw, config).map_err(invalid)?;
+    let size = u64::try_from(raw.len()).unwrap_or(u64::MAX);
+    check_size(config, size).map_err(|rejection| {
+        StageError::new(StageErrorKind::InvalidInput, rejection.to_string())
+    })?;
     // Decoding pictures keeps the cores busy for tens of milliseconds: do it
     // where blocking is allowed, not on the runtime's worker threads, which
     // `ipcam serve` shares with its SMTP and HTTP intake.
@@ -35,7 +37,7 @@ pub async fn extract_attachments(
         .map_err(|err| {
             StageError::new(StageErrorKind::Failed, format!("extraction stopped: {err}"))
         })?
-        .map_err(invalid)?;
+        .map_err(|err| StageError::new(StageErrorKind::InvalidInput, err.to_string()))?;
     let camera = config
         .identify_camera(event.from.as_deref(), &event.to, event.subject.as_deref())
         .to_string();

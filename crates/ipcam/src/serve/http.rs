@@ -17,7 +17,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use ipcam_core::ports::Executions;
-use ipcam_core::stages::ingest::HttpRequest;
+use ipcam_core::stages::ingest::{Ingested, SendgridPost};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -123,29 +123,32 @@ async fn answer<E: Executions + 'static>(
         }
     };
     let size = body.len();
-    let request = HttpRequest {
+    let post = SendgridPost {
         content_type,
         authorization,
         body,
         received_at: chrono::Utc::now().to_rfc3339(),
     };
-    match intake.sendgrid(&request).await {
-        Ok(answer) => {
-            let status =
-                StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            if status.is_success() {
-                tracing::info!(%peer, bytes = size, status = answer.status, "http: post accepted: {}", answer.body);
-            } else {
-                tracing::warn!(%peer, bytes = size, status = answer.status, "http: post refused: {}", answer.body);
-            }
-            let mut response = text(status, answer.body);
-            if status == StatusCode::UNAUTHORIZED {
-                response.headers_mut().insert(
-                    WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Basic realm=\"ipcam\""),
-                );
-            }
+    match intake.sendgrid(&post).await {
+        // SendGrid asks again with the right credentials; a refusal for any
+        // other reason is final, and answered 200 so that SendGrid does not
+        // post it again for days.
+        Ok(answer) if answer.unauthorized() => {
+            tracing::warn!(%peer, bytes = size, status = 401, "http: post refused: {}", answer.summary());
+            let mut response = text(StatusCode::UNAUTHORIZED, answer.summary());
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"ipcam\""),
+            );
             response
+        }
+        Ok(answer) => {
+            if matches!(answer.outcome, Ingested::Rejected(_)) {
+                tracing::warn!(%peer, bytes = size, status = 200, "http: post refused: {}", answer.summary());
+            } else {
+                tracing::info!(%peer, bytes = size, status = 200, "http: post accepted: {}", answer.summary());
+            }
+            text(StatusCode::OK, answer.summary())
         }
         Err(err) => {
             // Storage failed: 503 makes SendGrid retry later, and the retry

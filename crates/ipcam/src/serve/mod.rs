@@ -84,6 +84,7 @@ where
     let intake = Arc::new(Intake {
         config,
         store,
+        inbox: ipcam_adapters_local::inbox(),
         executions: Arc::clone(&executions),
         credentials: credentials.clone(),
     });

@@ -8,6 +8,7 @@ use std::fmt;
 
 use mailparse::{MailAddr, MailHeaderMap};
 
+use super::SenderRules;
 use crate::config::{Config, OnFail};
 
 /// A check the mail service ran on a message before handing it over.
@@ -111,7 +112,7 @@ impl fmt::Display for Rejection {
 }
 
 /// What is known of a message at the door.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arrival<'a> {
     /// The header `From` values (SES lists each mailbox separately; a raw
     /// header may hold several separated by commas).
@@ -120,6 +121,8 @@ pub struct Arrival<'a> {
     pub failed: &'a [Check],
     /// The message's size in bytes, when known at the door.
     pub size: Option<u64>,
+    /// Whether the sender allow-list applies.
+    pub sender_rules: SenderRules,
 }
 
 /// Lets a message in, or says why not. Failed checks set to `ignore` are
@@ -146,30 +149,13 @@ pub fn admit(config: &Config, arrival: &Arrival<'_>) -> Result<(), Rejection> {
             ),
         }
     }
-    check_sender(config, arrival.from)?;
+    if arrival.sender_rules == SenderRules::Apply {
+        check_sender(config, arrival.from)?;
+    }
     if let Some(size) = arrival.size {
         check_size(config, size)?;
     }
     Ok(())
-}
-
-/// Lets in a whole message received directly, with no mail service in
-/// front to run checks (the SMTP server of `ipcam serve`): its `From`
-/// header, or `envelope_sender` when it has none, must be allowed, and its
-/// size within the limit.
-pub fn admit_raw(config: &Config, raw: &[u8], envelope_sender: &str) -> Result<(), Rejection> {
-    let mut from = from_header_values(raw);
-    if from.is_empty() && !envelope_sender.is_empty() {
-        from.push(envelope_sender.to_string());
-    }
-    admit(
-        config,
-        &Arrival {
-            from: &from,
-            failed: &[],
-            size: Some(u64::try_from(raw.len()).unwrap_or(u64::MAX)),
-        },
-    )
 }
 
 /// The raw values of the message's `From` headers: what the allow-list
@@ -305,6 +291,7 @@ to = "garden@in.example.com"
                 from: &from,
                 failed,
                 size: None,
+                sender_rules: SenderRules::Apply,
             },
         )
         .err()
@@ -464,48 +451,9 @@ to = "garden@in.example.com"
         assert_eq!(check_size(&config, 2048), Ok(()));
         let rejection = check_size(&config, 2049).unwrap_err();
         assert_eq!(rejection.reason, RejectReason::TooLarge);
-        assert!(rejection.detail.contains("2049 bytes"), "{rejection}");
-    }
-
-    #[test]
-    fn a_raw_message_is_judged_by_its_from_header() {
-        let config = config(CLOSED);
-        let from_camera =
-            b"From: Porch <porch@cams.example.com>\r\nSubject: motion\r\n\r\nbody".as_slice();
         assert_eq!(
-            admit_raw(&config, from_camera, "bounce@elsewhere.example"),
-            Ok(())
-        );
-        let from_stranger = b"From: someone@spam.example\r\n\r\nbody".as_slice();
-        assert_eq!(
-            admit_raw(&config, from_stranger, "porch@cams.example.com")
-                .map_err(|rejection| rejection.reason),
-            Err(RejectReason::SenderNotAllowed),
-            "an allowed envelope sender does not excuse a stranger's From header"
-        );
-    }
-
-    #[test]
-    fn a_raw_message_without_from_header_is_judged_by_its_envelope_sender() {
-        let config = config(CLOSED);
-        let headless = b"Subject: motion\r\n\r\nbody".as_slice();
-        assert_eq!(
-            admit_raw(&config, headless, "porch@cams.example.com"),
-            Ok(())
-        );
-        assert_eq!(
-            admit_raw(&config, headless, "").map_err(|rejection| rejection.reason),
-            Err(RejectReason::SenderNotAllowed)
-        );
-    }
-
-    #[test]
-    fn a_raw_message_over_the_limit_is_refused() {
-        let config = config("[ingest]\nmax_message_bytes = 1024\n");
-        let big = [b"From: a@b.example\r\n\r\n".as_slice(), &[b'x'; 2000]].concat();
-        assert_eq!(
-            admit_raw(&config, &big, "").map_err(|rejection| rejection.reason),
-            Err(RejectReason::TooLarge)
+            rejection.detail,
+            "the message is 2049 bytes, more than `[ingest] max_message_bytes` = 2048"
         );
     }
 }

@@ -10,22 +10,23 @@
 //! what can never succeed (a refused sender, a failed check, a message too
 //! large, a post that cannot be read) is answered 200, logged and counted;
 //! a failure that may pass (storage or Step Functions unavailable) is an
-//! error the caller answers with 503 ([`retry_later`]), and the retry
+//! error the endpoint answers so that SendGrid retries (503), and the retry
 //! starts nothing new if the first attempt got through. Wrong credentials
-//! get 401: a stranger learns nothing, and a misconfigured SendGrid keeps
-//! its mail queued until the credentials are fixed.
+//! are asked for again (401): a stranger learns nothing, and a
+//! misconfigured SendGrid keeps its mail queued until they are fixed.
+//! Which answer is which status is the endpoint's business; this stage
+//! says only what became of the post ([`SendgridAnswer`]).
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::admission::{self, Arrival, Check, RejectReason, Rejection};
+use super::admission::{Check, RejectReason, Rejection};
 use super::form::Form;
 use super::rebuild::rebuild;
-use super::{start, Ingested};
+use super::{ingest, Inbox, Incoming, Ingested};
 use crate::config::Config;
-use crate::contract::{Event, ObjectRef, Source};
-use crate::mime;
+use crate::contract::Source;
 use crate::ports::{Executions, ObjectStore};
 use crate::stages::StageError;
 
@@ -79,89 +80,83 @@ impl BasicCredentials {
     }
 }
 
-/// An HTTP request as the SendGrid endpoint received it.
+/// A post as the SendGrid endpoint received it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HttpRequest {
+pub struct SendgridPost {
     pub content_type: Option<String>,
+    /// The `Authorization` header.
     pub authorization: Option<String>,
     pub body: Vec<u8>,
     /// RFC 3339 time of receipt.
     pub received_at: String,
 }
 
-/// The answer to give SendGrid.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpResponse {
-    pub status: u16,
-    pub body: String,
-}
-
-impl HttpResponse {
-    fn new(status: u16, body: impl Into<String>) -> Self {
-        HttpResponse {
-            status,
-            body: body.into(),
-        }
-    }
-}
-
-/// What became of one post: the answer, what ingestion did, and the
-/// message's id when it got that far (for the log).
+/// What became of one post, and the message's id when it got that far
+/// (for the log). Each endpoint turns it into its answer: a refusal for
+/// wrong credentials asks SendGrid for them again; any other refusal is
+/// final and must be answered as taken, since SendGrid retries every
+/// failure for days; an error from this function is a failure that may
+/// pass, to be retried.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendgridAnswer {
-    pub response: HttpResponse,
     pub outcome: Ingested,
     pub id: Option<String>,
 }
 
 impl SendgridAnswer {
-    fn rejected(status: u16, id: Option<String>, rejection: Rejection) -> Self {
+    fn rejected(id: Option<String>, rejection: Rejection) -> Self {
         SendgridAnswer {
-            response: HttpResponse::new(status, rejection.to_string()),
             outcome: Ingested::Rejected(rejection),
             id,
         }
     }
-}
 
-/// The answer to a failure that may pass: SendGrid will post again later.
-pub fn retry_later(err: &StageError) -> HttpResponse {
-    HttpResponse::new(503, format!("temporarily unable to accept: {err}"))
+    /// True when the post was refused for its credentials.
+    pub fn unauthorized(&self) -> bool {
+        matches!(&self.outcome, Ingested::Rejected(rejection) if rejection.reason == RejectReason::Unauthorized)
+    }
+
+    /// A sentence for the answer's body.
+    pub fn summary(&self) -> String {
+        match &self.outcome {
+            Ingested::Started(_) => "accepted".into(),
+            Ingested::Duplicate => "already accepted".into(),
+            Ingested::Rejected(rejection) => rejection.to_string(),
+        }
+    }
 }
 
 /// Takes one SendGrid Inbound Parse post: checks the credentials, reads
-/// the message (raw or parsed mode), lets it through the door, stores it
-/// in `bucket` and starts its execution. Nothing is stored for a refused
-/// message.
+/// the message (raw or parsed mode) and hands it to the [door](super::ingest),
+/// which stores it in the `inbox` and starts its execution. Nothing is
+/// stored for a refused message.
 ///
 /// `credentials` is `None` only for a local endpoint whose owner chose to
 /// ask for none (`ipcam serve` on a trusted network); the Lambda always
 /// asks.
 pub async fn ingest_sendgrid(
     config: &Config,
-    request: &HttpRequest,
+    post: &SendgridPost,
     credentials: Option<&BasicCredentials>,
-    bucket: &str,
+    inbox: &Inbox,
     store: &impl ObjectStore,
     executions: &impl Executions,
 ) -> Result<SendgridAnswer, StageError> {
-    if credentials.is_some_and(|credentials| !credentials.admit(request.authorization.as_deref())) {
-        let detail = if request.authorization.is_some() {
+    if credentials.is_some_and(|credentials| !credentials.admit(post.authorization.as_deref())) {
+        let detail = if post.authorization.is_some() {
             "wrong credentials"
         } else {
             "no credentials"
         };
         return Ok(SendgridAnswer::rejected(
-            401,
             None,
             Rejection::new(RejectReason::Unauthorized, detail),
         ));
     }
     let body_limit = max_post_bytes(config);
-    let body_size = u64::try_from(request.body.len()).unwrap_or(u64::MAX);
+    let body_size = u64::try_from(post.body.len()).unwrap_or(u64::MAX);
     if body_size > body_limit {
         return Ok(SendgridAnswer::rejected(
-            200,
             None,
             Rejection::new(
                 RejectReason::TooLarge,
@@ -172,11 +167,10 @@ pub async fn ingest_sendgrid(
             ),
         ));
     }
-    let form = match Form::parse(request.content_type.as_deref(), &request.body) {
+    let form = match Form::parse(post.content_type.as_deref(), &post.body) {
         Ok(form) => form,
         Err(detail) => {
             return Ok(SendgridAnswer::rejected(
-                200,
                 None,
                 Rejection::new(RejectReason::Unreadable, detail),
             ))
@@ -186,60 +180,19 @@ pub async fn ingest_sendgrid(
         Ok(raw) => raw,
         Err(detail) => {
             return Ok(SendgridAnswer::rejected(
-                200,
                 None,
                 Rejection::new(RejectReason::Unreadable, detail),
             ))
         }
     };
-    let id = format!("sendgrid-{}", &hex::encode(Sha256::digest(&raw))[..40]);
-    let envelope = match mime::envelope(&raw) {
-        Ok(envelope) => envelope,
-        Err(err) => {
-            return Ok(SendgridAnswer::rejected(
-                200,
-                Some(id),
-                Rejection::new(RejectReason::Unreadable, err.to_string()),
-            ))
-        }
-    };
+    let mut incoming = Incoming::whole(Source::Sendgrid, raw, post.received_at.clone());
+    incoming.failed_checks = failed_checks(&form);
+    let id = incoming.id().to_string();
     if let Some(sender) = envelope_sender(&form) {
         tracing::info!(id = %id, envelope_sender = %sender, "SendGrid post received");
     }
-    let from = admission::from_header_values(&raw);
-    let failed = failed_checks(&form);
-    let arrival = Arrival {
-        from: &from,
-        failed: &failed,
-        size: Some(u64::try_from(raw.len()).unwrap_or(u64::MAX)),
-    };
-    if let Err(rejection) = admission::admit(config, &arrival) {
-        return Ok(SendgridAnswer::rejected(200, Some(id), rejection));
-    }
-    let message = ObjectRef {
-        bucket: bucket.to_string(),
-        key: format!("incoming/sendgrid/{id}"),
-    };
-    store
-        .put(&message, raw, "message/rfc822")
-        .await
-        .map_err(|err| StageError::from_port("storing the SendGrid message", err))?;
-    let event = Event {
-        id: id.clone(),
-        source: Source::Sendgrid,
-        message,
-        from: envelope.from,
-        to: envelope.to,
-        subject: envelope.subject,
-        received_at: request.received_at.clone(),
-    };
-    let outcome = start(executions, event).await?;
-    let body = match &outcome {
-        Ingested::Duplicate => "already accepted",
-        _ => "accepted",
-    };
+    let outcome = ingest(config, incoming, inbox, store, executions).await?;
     Ok(SendgridAnswer {
-        response: HttpResponse::new(200, body),
         outcome,
         id: Some(id),
     })
@@ -359,8 +312,8 @@ mod tests {
         body
     }
 
-    fn post(fields: &[FormField<'_>]) -> HttpRequest {
-        HttpRequest {
+    fn post(fields: &[FormField<'_>]) -> SendgridPost {
+        SendgridPost {
             content_type: Some("multipart/form-data; boundary=SGboundary".into()),
             authorization: Some(basic("sendgrid:s3cret")),
             body: form_body(fields),
@@ -370,7 +323,7 @@ mod tests {
 
     const CAMERA_MAIL: &[u8] = b"From: Front Door <frontdoor@cams.example.com>\r\nTo: alerts@in.example.com\r\nSubject: Motion\r\n\r\nMotion detected\r\n";
 
-    fn raw_post(email: &[u8]) -> HttpRequest {
+    fn raw_post(email: &[u8]) -> SendgridPost {
         post(&[
             ("to", None, None, b"alerts@in.example.com"),
             ("email", None, None, email),
@@ -385,7 +338,7 @@ mod tests {
         ])
     }
 
-    fn parsed_post(from: &[u8], jpeg: &[u8]) -> HttpRequest {
+    fn parsed_post(from: &[u8], jpeg: &[u8]) -> SendgridPost {
         post(&[
             ("headers", None, None, b"From: Front Door <frontdoor@cams.example.com>\r\nTo: alerts@in.example.com\r\nSubject: Motion\r\n"),
             ("from", None, None, from),
@@ -402,9 +355,16 @@ mod tests {
     const ONE_CAMERA: &str =
         "[[cameras]]\nname = \"frontdoor\"\nfrom = \"frontdoor@cams.example.com\"\n";
 
+    fn inbox() -> Inbox {
+        Inbox {
+            bucket: "bucket".into(),
+            prefix: "incoming/".into(),
+        }
+    }
+
     async fn ingest(
         config: &str,
-        request: &HttpRequest,
+        request: &SendgridPost,
         store: &MemoryStore,
         executions: &RecordedExecutions,
     ) -> SendgridAnswer {
@@ -413,7 +373,7 @@ mod tests {
             &config,
             request,
             Some(&credentials()),
-            "bucket",
+            &inbox(),
             store,
             executions,
         )
@@ -452,7 +412,7 @@ mod tests {
             let mut request = raw_post(CAMERA_MAIL);
             request.authorization = authorization;
             let answer = ingest("", &request, &store, &executions).await;
-            assert_eq!(answer.response.status, 401);
+            assert!(answer.unauthorized());
             assert_eq!(rejection_reason(&answer), Some(RejectReason::Unauthorized));
             assert!(store.keys().is_empty());
             assert!(executions.started().is_empty());
@@ -464,7 +424,7 @@ mod tests {
         let store = MemoryStore::default();
         let executions = RecordedExecutions::default();
         let answer = ingest(ONE_CAMERA, &raw_post(CAMERA_MAIL), &store, &executions).await;
-        assert_eq!(answer.response.status, 200);
+        assert!(!answer.unauthorized());
         assert!(matches!(answer.outcome, Ingested::Started(_)), "{answer:?}");
         let started = executions.started();
         let event = &started[0].1.event;
@@ -497,7 +457,7 @@ mod tests {
         .await;
         assert!(matches!(first.outcome, Ingested::Started(_)), "{first:?}");
         assert_eq!(second.outcome, Ingested::Duplicate);
-        assert_eq!(second.response.status, 200);
+        assert!(!second.unauthorized());
         assert_eq!(first.id, second.id);
         assert_eq!(executions.started().len(), 1);
         let raw_first = ingest(ONE_CAMERA, &raw_post(CAMERA_MAIL), &store, &executions).await;
@@ -543,7 +503,7 @@ mod tests {
         let executions = RecordedExecutions::default();
         let mail = b"From: stranger@example.org\r\nSubject: hi\r\n\r\nhello\r\n";
         let answer = ingest(ONE_CAMERA, &raw_post(mail), &store, &executions).await;
-        assert_eq!(answer.response.status, 200);
+        assert!(!answer.unauthorized());
         assert_eq!(
             rejection_reason(&answer),
             Some(RejectReason::SenderNotAllowed)
@@ -609,7 +569,7 @@ mod tests {
                 &RecordedExecutions::default(),
             )
             .await;
-            assert_eq!(answer.response.status, 200);
+            assert!(!answer.unauthorized());
             assert_eq!(rejection_reason(&answer), expected, "{config} {answer:?}");
         }
     }
@@ -627,7 +587,7 @@ mod tests {
             &executions,
         )
         .await;
-        assert_eq!(answer.response.status, 200);
+        assert!(!answer.unauthorized());
         assert_eq!(rejection_reason(&answer), Some(RejectReason::TooLarge));
         assert!(store.keys().is_empty());
     }
@@ -643,9 +603,9 @@ mod tests {
             &RecordedExecutions::default(),
         )
         .await;
-        assert_eq!(answer.response.status, 200);
+        assert!(!answer.unauthorized());
         assert_eq!(rejection_reason(&answer), Some(RejectReason::TooLarge));
-        assert!(answer.response.body.contains("post is"), "{answer:?}");
+        assert!(answer.summary().contains("post is"), "{answer:?}");
     }
 
     #[tokio::test]
@@ -661,7 +621,7 @@ mod tests {
                 &RecordedExecutions::default(),
             )
             .await;
-            assert_eq!(answer.response.status, 200);
+            assert!(!answer.unauthorized());
             assert_eq!(
                 rejection_reason(&answer),
                 Some(RejectReason::Unreadable),
@@ -671,18 +631,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn step_functions_unavailable_is_an_error_answered_503() {
+    async fn step_functions_unavailable_is_an_error_that_may_pass() {
         let config = Config::parse("").unwrap();
         let err = ingest_sendgrid(
             &config,
             &raw_post(CAMERA_MAIL),
             Some(&credentials()),
-            "bucket",
+            &inbox(),
             &MemoryStore::default(),
             &UnavailableExecutions,
         )
         .await
         .unwrap_err();
-        assert_eq!(retry_later(&err).status, 503);
+        assert_eq!(err.kind, crate::stages::StageErrorKind::Transient);
     }
 }

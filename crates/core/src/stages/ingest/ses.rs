@@ -1,12 +1,12 @@
 //! Mail received by Amazon SES: the receipt rule's S3 action stored the
 //! message, then its Lambda action hands over what SES knows of it.
 
-use super::admission::{self, Arrival, Check};
-use super::{start, Ingested};
+use super::admission::Check;
+use super::{ingest, Inbox, Incoming, Ingested};
 use crate::config::Config;
-use crate::contract::{Event, ObjectRef, Source};
-use crate::ports::{Executions, ObjectStore, PortError};
-use crate::stages::{StageError, StageErrorKind};
+use crate::contract::Source;
+use crate::ports::{Executions, ObjectStore};
+use crate::stages::StageError;
 
 /// What the SES receipt event says of one message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,78 +54,45 @@ impl SesDelivery {
     }
 }
 
-/// Where the SES receipt rule's S3 action stores messages.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SesStorage {
-    pub bucket: String,
-    /// Object key prefix of the S3 action, e.g. `incoming/`.
-    pub prefix: String,
+impl SesDelivery {
+    /// The message as the door takes it: stored already by the receipt
+    /// rule's S3 action, with the headers SES read.
+    pub fn incoming(&self) -> Incoming {
+        let mut incoming = Incoming::stored(
+            Source::Ses,
+            self.message_id.clone(),
+            self.from.clone(),
+            self.to.clone(),
+            self.subject.clone(),
+            self.timestamp.clone(),
+        );
+        incoming.envelope_sender = self.envelope_sender.clone();
+        incoming.failed_checks = self.failed_checks();
+        incoming
+    }
 }
 
-/// Lets one stored message through the door and starts its execution.
-///
-/// The verdicts and the sender are judged from the event alone; only a
-/// message that passes them costs a look at its stored size.
+/// Lets one stored message through the door and starts its execution. The
+/// `inbox` prefix is the S3 action's.
 pub async fn ingest_ses(
     config: &Config,
     delivery: &SesDelivery,
-    storage: &SesStorage,
+    inbox: &Inbox,
     store: &impl ObjectStore,
     executions: &impl Executions,
 ) -> Result<Ingested, StageError> {
-    if delivery.message_id.trim().is_empty() {
-        return Err(StageError::new(
-            StageErrorKind::InvalidInput,
-            "SES event has no message id",
-        ));
-    }
-    let failed = delivery.failed_checks();
-    let arrival = Arrival {
-        from: &delivery.from,
-        failed: &failed,
-        size: None,
-    };
-    if let Err(rejection) = admission::admit(config, &arrival) {
-        return Ok(Ingested::Rejected(rejection));
-    }
-    let message = ObjectRef {
-        bucket: storage.bucket.clone(),
-        key: format!("{}{}", storage.prefix, delivery.message_id),
-    };
-    // A message the S3 action did not store still starts its execution:
-    // extraction then fails on it in the open, where the failed-execution
-    // alarm and the console show it, rather than in this function's log.
-    match store.size(&message).await {
-        Ok(size) => {
-            if let Err(rejection) = admission::check_size(config, size) {
-                return Ok(Ingested::Rejected(rejection));
-            }
-        }
-        Err(PortError::NotFound(detail)) => {
-            tracing::warn!(key = %message.key, "the stored message is missing: {detail}");
-        }
-        Err(err) => return Err(StageError::from_port("looking up the stored message", err)),
-    }
-    let event = Event {
-        id: delivery.message_id.clone(),
-        source: Source::Ses,
-        message,
-        from: delivery.from.first().cloned(),
-        to: delivery.to.clone(),
-        subject: delivery.subject.clone(),
-        received_at: delivery.timestamp.clone(),
-    };
-    start(executions, event).await
+    ingest(config, delivery.incoming(), inbox, store, executions).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::ObjectRef;
     use crate::stages::ingest::RejectReason;
     use crate::testing::{MemoryStore, RecordedExecutions};
 
-    fn storage() -> SesStorage {
-        SesStorage {
+    fn storage() -> Inbox {
+        Inbox {
             bucket: "bucket".into(),
             prefix: "incoming/".into(),
         }
