@@ -9,7 +9,7 @@ FUNCTIONS := ingest-ses ingest-sendgrid extract-attachments detect-labels notify
 ## environment, installed on first use.
 VENV ?= .venv
 
-.PHONY: demo test lint unit e2e bench-detect bench-extract
+.PHONY: demo test lint unit fixtures-check e2e bench-detect bench-extract
 
 ## Run the whole pipeline on the bundled sample e-mails, no AWS account:
 ## which e-mails alerted, on what, and the annotated pictures in out/.
@@ -17,7 +17,7 @@ demo:
 	$(CARGO) run --release -p ipcam -- process --config samples/ipcam.toml --out out samples/*.eml
 
 ## Everything CI checks.
-test: lint unit e2e validate zips
+test: lint unit fixtures-check e2e validate zips
 
 ## Formatting and lints, warnings as errors.
 lint:
@@ -29,6 +29,11 @@ lint:
 ## Unit tests of every crate.
 unit:
 	$(CARGO) test --workspace
+
+## The committed camera e-mail fixtures are byte for byte what
+## crates/xtask writes (`cargo xtask fixtures` rewrites them).
+fixtures-check:
+	$(CARGO) xtask fixtures --check
 
 ## The whole AWS pipeline end to end: the Lambda functions (served by
 ## cargo-lambda) and the real state machine, on AWS emulated by moto.

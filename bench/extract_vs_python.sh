@@ -18,9 +18,9 @@ if [ ! -x /usr/bin/time ]; then
     apt-get update -qq && apt-get install -y -qq time >/dev/null
 fi
 
-cargo build --release -q -p ipcam-core --example camera_mail
+cargo build --release -q -p xtask
 cargo build --release -q -p ipcam
-"$target/release/examples/camera_mail" burst "$work/burst.eml" 64
+"$target/release/xtask" burst "$work/burst.eml" 64
 
 echo "== default settings: at most 10 frames kept, the rest skipped as over the cap"
 echo "   (the first 10 pictures are decoded, judged, fingerprinted and hashed; the parts"

@@ -13,7 +13,7 @@ mod webhook;
 pub use executions::{status_of, InProcessExecutions, Journal, Status};
 pub use folder::FolderStore;
 pub use notifier::{LocalNotifier, Terminal};
-pub use runner::{Backoff, LocalPipeline, RetryPolicy, Run, RunFailed, Task};
+pub use runner::{Backoff, Jitter, LocalPipeline, RetryPolicy, Run, RunFailed, Task};
 pub use webhook::Webhook;
 
 use ipcam_core::stages::ingest::Inbox;

@@ -3,13 +3,18 @@
 //!
 //! `statemachine/pipeline.asl.json` runs ExtractAttachments, then
 //! DetectLabels frame by frame until the first frame that alerts, then
-//! Notify; it retries `Throttled` (2 s, doubling, 6 attempts) and
-//! `Transient` (1 s, doubling, 3 attempts) failures of each task. This
-//! module does exactly that, so a run on one machine takes the path an
-//! execution on AWS would.
+//! Notify; it retries `Throttled` (2 s, doubling, 6 retries, full jitter)
+//! and `Transient` (1 s, doubling, 3 retries) failures of each task, each
+//! retrier counting its own retries, and ends every other failure in the
+//! task's Fail state. This module does exactly that, so a run on one
+//! machine takes the path an execution on AWS would; the tests in
+//! `runner/asl.rs` read the ASL and fail when the two part ways. The ASL
+//! also retries Lambda's own failures (`Lambda.ServiceException`...), which
+//! a run in process cannot have.
 
 use std::fmt;
 use std::future::Future;
+use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
 use ipcam_core::config::Config;
@@ -30,12 +35,24 @@ pub struct RetryPolicy {
     pub transient: Backoff,
 }
 
-/// One `Retry` block: first wait, growth of the wait, attempts in all.
+/// One `Retry` block: first wait, growth of the wait, retries after the
+/// first attempt, and whether the wait is drawn at random below that.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Backoff {
     pub interval: Duration,
     pub rate: f64,
     pub max_attempts: u32,
+    pub jitter: Jitter,
+}
+
+/// The `JitterStrategy` of a `Retry` block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jitter {
+    /// `NONE`: wait exactly the backoff.
+    None,
+    /// `FULL`: wait a random time from zero to the backoff, so executions
+    /// throttled together do not all come back together.
+    Full,
 }
 
 impl Default for RetryPolicy {
@@ -46,42 +63,67 @@ impl Default for RetryPolicy {
                 interval: Duration::from_secs(2),
                 rate: 2.0,
                 max_attempts: 6,
+                jitter: Jitter::Full,
             },
             transient: Backoff {
                 interval: Duration::from_secs(1),
                 rate: 2.0,
                 max_attempts: 3,
+                jitter: Jitter::None,
             },
         }
     }
 }
 
+impl Backoff {
+    /// The wait before retry number `retried + 1`; `draw`, from 0 to 1, is
+    /// the share of it taken under full jitter. Kept apart from the random
+    /// draw so that tests can give their own.
+    fn wait(&self, retried: u32, draw: f64) -> Duration {
+        let backoff = self.interval.as_secs_f64() * self.rate.powi(retried as i32);
+        let wait = match self.jitter {
+            Jitter::None => backoff,
+            Jitter::Full => backoff * draw.clamp(0.0, 1.0),
+        };
+        Duration::try_from_secs_f64(wait).unwrap_or(Duration::MAX)
+    }
+}
+
+/// A number from 0 to 1, different on each call: the hasher keys of
+/// `RandomState` are random, which is all full jitter needs, without a
+/// random number crate.
+fn random_draw() -> f64 {
+    (RandomState::new().hash_one(0u8) >> 11) as f64 / (1u64 << 53) as f64
+}
+
 impl RetryPolicy {
-    /// Runs a task, retrying it as the state machine would.
+    /// Runs a task, retrying it as the state machine would: each retrier
+    /// counts its own retries, so throttling does not use up the retries of
+    /// transient failures, nor lengthen their waits.
     async fn run<T, F, Fut>(&self, mut task: F) -> Result<T, StageError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, StageError>>,
     {
-        let mut attempts = 0;
+        let (mut throttled, mut transient) = (0, 0);
         loop {
             let err = match task().await {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
             };
-            attempts += 1;
-            let backoff = match err.kind {
-                StageErrorKind::Throttled => self.throttled,
-                StageErrorKind::Transient => self.transient,
+            let (backoff, retried) = match err.kind {
+                StageErrorKind::Throttled => (self.throttled, &mut throttled),
+                StageErrorKind::Transient => (self.transient, &mut transient),
                 _ => return Err(err),
             };
             // `MaxAttempts` counts retries after the first attempt.
-            if attempts > backoff.max_attempts {
+            if *retried >= backoff.max_attempts {
                 return Err(err);
             }
-            let wait = backoff.interval.as_secs_f64() * backoff.rate.powi(attempts as i32 - 1);
-            tracing::warn!(error = %err, retry_in_seconds = wait, "retrying");
-            tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+            let wait = backoff.wait(*retried, random_draw());
+            *retried += 1;
+            tracing::warn!(error = %err, retry_in_seconds = wait.as_secs_f64(), "retrying");
+            tokio::time::sleep(wait).await;
         }
     }
 }
@@ -213,6 +255,9 @@ impl<S: ObjectStore, D: Detector, N: Notifier> LocalPipeline<S, D, N> {
 }
 
 #[cfg(test)]
+mod asl;
+
+#[cfg(test)]
 pub(crate) mod tests {
     use std::sync::atomic::Ordering;
 
@@ -318,6 +363,7 @@ pub(crate) mod tests {
             interval: Duration::from_millis(1),
             rate: 2.0,
             max_attempts: 6,
+            jitter: Jitter::None,
         };
         pipeline.retry = RetryPolicy {
             throttled: quick,
@@ -326,6 +372,20 @@ pub(crate) mod tests {
         let run = pipeline.run(input).await.unwrap();
         assert!(run.alerting().is_some());
         std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn full_jitter_takes_the_drawn_share_of_the_backoff() {
+        let policy = RetryPolicy::default();
+        let throttled = policy.throttled;
+        assert_eq!(throttled.wait(0, 1.0), Duration::from_secs(2));
+        assert_eq!(throttled.wait(2, 1.0), Duration::from_secs(8));
+        assert_eq!(throttled.wait(2, 0.25), Duration::from_secs(2));
+        assert_eq!(throttled.wait(5, 0.0), Duration::ZERO);
+        assert_eq!(policy.transient.wait(1, 0.0), Duration::from_secs(2));
+        let draws: Vec<f64> = (0..100).map(|_| random_draw()).collect();
+        assert!(draws.iter().all(|draw| (0.0..1.0).contains(draw)));
+        assert!(draws.windows(2).any(|pair| pair[0] != pair[1]));
     }
 
     #[tokio::test]

@@ -1,6 +1,6 @@
 //! One test per real-world camera e-mail in `tests/fixtures/mail/`, written
-//! by `cargo run -p ipcam-core --example camera_mail -- fixtures
-//! crates/core/tests/fixtures/mail`.
+//! by `cargo xtask fixtures` (one function per case in
+//! `crates/xtask/src/cases.rs`; `make fixtures-check` keeps them in step).
 
 use super::*;
 use crate::config::Bounded;
