@@ -9,7 +9,13 @@ FUNCTIONS := ingest-ses ingest-sendgrid extract-attachments detect-labels notify
 ## environment, installed on first use.
 VENV ?= .venv
 
-.PHONY: demo test lint unit fixtures-check e2e bench-detect bench-extract
+.PHONY: help demo test lint unit fixtures-check e2e validate zips deploy bench-detect bench-extract
+
+## List the targets, with what each does (the `##` comments of this file).
+help:
+	@awk '/^## /{text = text substr($$0, 4) " "; next} /^[A-Z_]+ [?:]?=/{next} \
+	  /^[a-z][a-z0-9-]*:/ && text {split($$0, target, ":"); printf "  %-16s %s\n", target[1], text} \
+	  {text = ""}' $(MAKEFILE_LIST)
 
 ## Run the whole pipeline on the bundled sample e-mails, no AWS account:
 ## which e-mails alerted, on what, and the annotated pictures in out/.
@@ -23,7 +29,8 @@ test: lint unit fixtures-check e2e validate zips
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
-	# ipcam builds ipcam-core without its AWS adapters: lint that build too.
+	# The workspace build turns on ipcam-core's `testing` feature for the
+	# other crates' tests; lint the build that ipcam links, without it, too.
 	$(CARGO) clippy -p ipcam-core -p ipcam --all-targets -- -D warnings
 
 ## Unit tests of every crate.
@@ -52,8 +59,6 @@ $(VENV)/.e2e-tools: tests/requirements.txt
 
 # ---------------------------------------------------------------------------
 # AWS: the SAM stack in infra/, its static checks, and the Lambda zips.
-
-.PHONY: validate zips deploy
 
 ## cargo-lambda finds zig through `python3 -m ziglang`: the venv comes first.
 WITH_VENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
@@ -84,8 +89,8 @@ validate: $(VENV)/.infra-tools node_modules/.package-lock.json
 
 ## Deployable arm64 zips of the five functions, with their sizes.
 zips: $(VENV)/.infra-tools
-	@rustup target list --installed | grep -qx '$(ARM64_TARGET)' || { \
-	  echo "zips: the Rust target $(ARM64_TARGET) is missing: run 'rustup target add $(ARM64_TARGET)'" >&2; exit 1; }
+	@rustup target list --installed | grep -qx '$(ARM64_TARGET)' || rustup target add $(ARM64_TARGET) || { \
+	  echo "zips: cannot install the Rust target $(ARM64_TARGET) (rustup target add $(ARM64_TARGET) failed)" >&2; exit 1; }
 	@test -x $(VENV)/bin/cargo-lambda || { \
 	  echo "zips: cargo-lambda is missing: run '$(VENV)/bin/pip install -r infra/requirements.txt' (see .ci/run)" >&2; exit 1; }
 	$(WITH_VENV) $(CARGO) lambda build --release --arm64 --output-format zip \
@@ -103,7 +108,6 @@ STACK ?= ipcam
 deploy: $(VENV)/.infra-tools
 	CONFIG='$(CONFIG)' STACK='$(STACK)' VENV='$(VENV)' infra/deploy.sh
 
-.PHONY: bench-detect
 ## Time of the embedded detector on one 1920x1080 JPEG frame (criterion).
 bench-detect:
 	$(CARGO) bench -p ipcam-detector-nanodet --bench detect
