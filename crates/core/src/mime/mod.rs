@@ -15,9 +15,9 @@
 //! The `extract-attachments` stage and `ipcam extract` both call
 //! [`extract_pictures`], so they decide alike.
 
-pub mod dedup;
-pub mod picture;
-pub mod walk;
+mod dedup;
+mod picture;
+mod walk;
 
 use std::sync::{Mutex, PoisonError};
 
