@@ -1,24 +1,28 @@
 //! The checks no single value can make: relations between keys.
 
+use super::locate::Locator;
 use super::{Config, ConfigError, Serve, UNKNOWN_CAMERA};
 
 impl Config {
     /// Checks what a single value cannot: relations between keys.
-    pub(super) fn check(&self, text: &str) -> Result<(), ConfigError> {
-        check_rules(&self.defaults.labels, "defaults", text)?;
-        check_serve(&self.serve, text)?;
+    pub(super) fn check(&self, at: &Locator<'_>) -> Result<(), ConfigError> {
+        check_rules(&self.defaults.labels, "defaults", at)?;
+        check_serve(&self.serve, at)?;
         let mut seen: Vec<&str> = Vec::new();
         for (index, camera) in self.cameras.iter().enumerate() {
-            let at = |key: &str, message: String| ConfigError {
-                line: line_of_value(text, "name", &camera.name),
+            let camera_at = |key: &str, message: String| ConfigError {
+                line: at
+                    .line(&format!("cameras[{index}].{key}"))
+                    .or_else(|| at.line(&format!("cameras[{index}].name")))
+                    .or_else(|| at.line(&format!("cameras[{index}]"))),
                 key: Some(format!("cameras[{index}].{key}")),
                 message,
             };
             if camera.name.trim().is_empty() {
-                return Err(at("name", "a camera needs a non-empty name".into()));
+                return Err(camera_at("name", "a camera needs a non-empty name".into()));
             }
             if camera.name.eq_ignore_ascii_case(UNKNOWN_CAMERA) {
-                return Err(at(
+                return Err(camera_at(
                     "name",
                     format!("`{UNKNOWN_CAMERA}` is reserved for e-mails that match no camera: choose another name"),
                 ));
@@ -27,7 +31,7 @@ impl Config {
                 .iter()
                 .any(|name| name.eq_ignore_ascii_case(&camera.name))
             {
-                return Err(at(
+                return Err(camera_at(
                     "name",
                     format!(
                         "camera `{}` is defined twice: names must be unique",
@@ -37,7 +41,7 @@ impl Config {
             }
             seen.push(&camera.name);
             if camera.from.is_none() && camera.to.is_none() && camera.subject.is_none() {
-                return Err(at(
+                return Err(camera_at(
                     "from",
                     format!(
                         "camera `{}` has no way to be recognised: set `from`, `to` or `subject`",
@@ -46,11 +50,11 @@ impl Config {
                 ));
             }
             if let Some(labels) = &camera.labels {
-                check_rules(labels, &format!("cameras[{index}]"), text)?;
+                check_rules(labels, &format!("cameras[{index}]"), at)?;
             }
             let rules = self.rules_for(&camera.name);
             if rules.min_box_area > rules.max_box_area {
-                return Err(at(
+                return Err(camera_at(
                     "min_box_area",
                     format!(
                         "min_box_area ({}) is larger than max_box_area ({}): no box could ever count",
@@ -63,11 +67,12 @@ impl Config {
     }
 }
 
-fn check_rules(labels: &[String], table: &str, text: &str) -> Result<(), ConfigError> {
+fn check_rules(labels: &[String], table: &str, at: &Locator<'_>) -> Result<(), ConfigError> {
     if let Some(position) = labels.iter().position(|l| l.trim().is_empty()) {
+        let key = format!("{table}.labels[{position}]");
         return Err(ConfigError {
-            line: line_of_key(text, "labels"),
-            key: Some(format!("{table}.labels[{position}]")),
+            line: at.line(&key),
+            key: Some(key),
             message: "a label cannot be empty: write a label name such as \"person\" or \"car\""
                 .into(),
         });
@@ -75,38 +80,23 @@ fn check_rules(labels: &[String], table: &str, text: &str) -> Result<(), ConfigE
     Ok(())
 }
 
-fn check_serve(serve: &Serve, text: &str) -> Result<(), ConfigError> {
+fn check_serve(serve: &Serve, at: &Locator<'_>) -> Result<(), ConfigError> {
     let missing = match (&serve.username, &serve.password) {
         (Some(_), None) => Some(("username", "password")),
         (None, Some(_)) => Some(("password", "username")),
         _ => None,
     };
     if let Some((given, absent)) = missing {
+        let key = format!("serve.{given}");
         return Err(ConfigError {
-            line: line_of_key(text, given),
-            key: Some(format!("serve.{given}")),
+            line: at.line(&key),
+            key: Some(key),
             message: format!(
                 "`{given}` is set but `{absent}` is not: set both to require credentials, or neither"
             ),
         });
     }
     Ok(())
-}
-
-fn line_of_key(text: &str, key: &str) -> Option<usize> {
-    text.lines()
-        .position(|line| line.split_once('=').is_some_and(|(k, _)| k.trim() == key))
-        .map(|index| index + 1)
-}
-
-fn line_of_value(text: &str, key: &str, value: &str) -> Option<usize> {
-    text.lines()
-        .position(|line| {
-            line.split_once('=').is_some_and(|(k, v)| {
-                k.trim() == key && v.trim().trim_matches(['"', '\'']) == value
-            })
-        })
-        .map(|index| index + 1)
 }
 
 #[cfg(test)]
@@ -138,5 +128,29 @@ mod tests {
         assert_eq!(err.line, Some(2));
         assert_eq!(err.key.as_deref(), Some("serve.username"));
         assert!(err.message.contains("set both"), "{err}");
+    }
+
+    /// Three cameras each with `labels`: the text's first `labels =` is in
+    /// `[defaults]`, so a search of the text would point there.
+    const LABELS_EVERYWHERE: &str = r#"[defaults]
+labels = ["person", "car"]
+
+[[cameras]]
+name = "frontdoor"
+from = "frontdoor@cams.example.com"
+labels = ["person"]
+
+[[cameras]]
+name = "drive"
+to = "drive@cams.example.com"
+labels = ["person", ""]
+"#;
+
+    #[test]
+    fn empty_label_of_the_second_camera_is_reported_at_that_camera() {
+        let err = Config::parse(LABELS_EVERYWHERE).unwrap_err();
+        assert_eq!(err.line, Some(12), "{err}");
+        assert_eq!(err.key.as_deref(), Some("cameras[1].labels[1]"));
+        assert!(err.message.contains("cannot be empty"), "{err}");
     }
 }

@@ -1,31 +1,139 @@
 //! Where an error is: the line and the key, in the words of the file.
+//!
+//! Every position comes from the TOML parser, which records the span of
+//! each key and each value it reads: an error in the second camera's
+//! `labels` is then reported at that camera, where a search of the text for
+//! `labels =` would find the first one in the file.
+
+use std::ops::Range;
+
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
 
 use super::ConfigError;
 
-/// Turns a TOML error into one that names the line and the key.
-pub(super) fn locate(text: &str, err: &toml::de::Error) -> ConfigError {
-    let line = err.span().map(|span| {
-        let before = &text.as_bytes()[..span.start.min(text.len())];
-        before.iter().filter(|byte| **byte == b'\n').count() + 1
-    });
-    let key = line.and_then(|line| key_on_line(text.lines().nth(line - 1)?));
-    ConfigError {
-        line,
-        key,
-        message: in_plain_words(err.message().trim()),
-    }
+/// The place of every key, table and list element of one file, by path.
+pub(crate) struct Locator<'t> {
+    text: &'t str,
+    places: Vec<Place>,
 }
 
-/// The key a line sets (`labels = [...]`), or the table it opens
-/// (`[serve]`, `[[cameras]]`).
-fn key_on_line(source: &str) -> Option<String> {
-    let source = source.trim();
-    let key = if source.starts_with('[') {
-        source.trim_matches(['[', ']']).trim()
-    } else {
-        source.split_once('=')?.0.trim()
-    };
-    (!key.is_empty()).then(|| key.to_string())
+/// One key, table or list element as the parser found it.
+struct Place {
+    /// The path checks name it by: `cameras[1].labels[0]`, `serve.username`.
+    path: String,
+    /// The key as written in the file; for a list element or a
+    /// `[[cameras]]` entry, the key of the list.
+    key: String,
+    /// What the line points at: the key, the element, or the `[[...]]`
+    /// header of an entry.
+    at: Range<usize>,
+    /// Where the key is written and where its value is, which a parser
+    /// error's span falls in.
+    covers: [Range<usize>; 2],
+}
+
+impl<'t> Locator<'t> {
+    /// Indexes the parsed document `root` of `text`.
+    pub(crate) fn new(text: &'t str, root: &DeTable<'_>) -> Self {
+        let mut locator = Locator {
+            text,
+            places: Vec::new(),
+        };
+        locator.index_table(root, "");
+        locator
+    }
+
+    fn index_table(&mut self, table: &DeTable<'_>, prefix: &str) {
+        for (key, value) in table.iter() {
+            let name = key.get_ref().as_ref();
+            let path = if prefix.is_empty() {
+                name.to_string()
+            } else {
+                format!("{prefix}.{name}")
+            };
+            self.places.push(Place {
+                path: path.clone(),
+                key: name.to_string(),
+                at: key.span(),
+                covers: [key.span(), value.span()],
+            });
+            self.index_value(value, &path, name);
+        }
+    }
+
+    fn index_value(&mut self, value: &Spanned<DeValue<'_>>, path: &str, key: &str) {
+        match value.get_ref() {
+            DeValue::Table(table) => self.index_table(table, path),
+            DeValue::Array(elements) => {
+                for (index, element) in elements.iter().enumerate() {
+                    let path = format!("{path}[{index}]");
+                    self.places.push(Place {
+                        path: path.clone(),
+                        key: key.to_string(),
+                        at: element.span(),
+                        covers: [element.span(), element.span()],
+                    });
+                    self.index_value(element, &path, key);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The 1-based line of the key, element or entry at `path`, when the
+    /// file has it (a value left to its default has no line).
+    pub(crate) fn line(&self, path: &str) -> Option<usize> {
+        self.places
+            .iter()
+            .find(|place| place.path == path)
+            .map(|place| self.line_at(place.at.start))
+    }
+
+    /// The 1-based line the byte `offset` is on.
+    fn line_at(&self, offset: usize) -> usize {
+        let before = self
+            .text
+            .as_bytes()
+            .get(..offset)
+            .unwrap_or(self.text.as_bytes());
+        before.iter().filter(|byte| **byte == b'\n').count() + 1
+    }
+
+    /// An error of the parser or of deserialisation, at the line its span
+    /// starts on and named by the innermost key whose text or value holds
+    /// that span.
+    pub(crate) fn parser_error(&self, err: &toml::de::Error) -> ConfigError {
+        let span = err.span();
+        ConfigError {
+            line: span.as_ref().map(|span| self.line_at(span.start)),
+            key: span.and_then(|span| self.key_at(span)),
+            message: in_plain_words(err.message().trim()),
+        }
+    }
+
+    /// The key an error at `span` is in. The end is inclusive, because the
+    /// parser points just past an unclosed list or a missing value.
+    fn key_at(&self, span: Range<usize>) -> Option<String> {
+        let offset = span.start;
+        let innermost = self
+            .places
+            .iter()
+            .flat_map(|place| place.covers.iter().map(move |range| (range, place)))
+            .filter(|(range, _)| range.start <= offset && offset <= range.end)
+            .min_by_key(|(range, _)| range.end - range.start)
+            .map(|(_, place)| place.key.clone());
+        // A key the parser refused (written twice, say) is in no table:
+        // the error's span is then the key itself.
+        innermost.or_else(|| {
+            let written = self.text.get(span)?.trim();
+            let bare = !written.is_empty()
+                && written
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            bare.then(|| written.to_string())
+        })
+    }
 }
 
 /// TOML and serde speak of sequences, maps and f64; a person writing the
@@ -92,6 +200,25 @@ mod tests {
         let text = "[defaults]\nlabels = \"person\"\n";
         let err = Config::parse(text).unwrap_err();
         assert_eq!(err.line, Some(2));
+        assert_eq!(err.key.as_deref(), Some("labels"));
+    }
+
+    #[test]
+    fn wrong_type_in_the_second_camera_is_reported_at_that_camera() {
+        let text = "[defaults]\nlabels = [\"person\"]\n\n[[cameras]]\nname = \"a\"\nfrom = \"a@x.example\"\nlabels = [\"car\"]\n\n[[cameras]]\nname = \"b\"\nfrom = \"b@x.example\"\nlabels = [\n  \"person\",\n  7,\n]\n";
+        let err = Config::parse(text).unwrap_err();
+        assert_eq!(err.line, Some(14), "{err}");
+        assert_eq!(err.key.as_deref(), Some("labels"));
+        assert!(err.message.contains("expected a string"), "{err}");
+    }
+
+    #[test]
+    fn syntax_error_names_its_line_and_key() {
+        let err = Config::parse("[defaults]\nmin_confidence = \nlabels = [\"car\"]\n").unwrap_err();
+        assert_eq!(err.line, Some(2), "{err}");
+        assert_eq!(err.key.as_deref(), Some("min_confidence"));
+        let err = Config::parse("[defaults]\nlabels = [\"a\"]\nlabels = [\"b\"]\n").unwrap_err();
+        assert_eq!(err.line, Some(3), "{err}");
         assert_eq!(err.key.as_deref(), Some("labels"));
     }
 }

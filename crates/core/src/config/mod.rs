@@ -16,6 +16,8 @@ mod locate;
 mod tables;
 mod values;
 
+use locate::Locator;
+
 pub use cameras::bare_address;
 pub use tables::{
     Camera, ExtractSettings, Ingest, LocalAlerts, OnFail, Rules, Serve, Verdicts, Zone,
@@ -75,8 +77,14 @@ impl std::error::Error for ConfigError {}
 impl Config {
     /// Parses and checks a configuration file's text.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|err| locate::locate(text, &err))?;
-        config.check(text)?;
+        let (root, syntax) = toml::de::DeTable::parse_recoverable(text);
+        let at = Locator::new(text, root.get_ref());
+        if let Some(err) = syntax.first() {
+            return Err(at.parser_error(err));
+        }
+        let config = Config::deserialize(toml::de::Deserializer::from(root))
+            .map_err(|err| at.parser_error(&err))?;
+        config.check(&at)?;
         Ok(config)
     }
 
