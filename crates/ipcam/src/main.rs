@@ -182,7 +182,7 @@ fn main() -> ExitCode {
         } => commands::extract(&file, json, out.as_deref(), config.as_deref()).map(|()| true),
         Command::Config {
             command: ConfigCommand::Check { file },
-        } => commands::config_check(&file).map(|()| true),
+        } => commands::config_check(&file),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -1,86 +1,115 @@
 //! The checks no single value can make: relations between keys.
+//!
+//! Every check runs, whatever the others found, so that a file's errors are
+//! all reported at once.
 
 use super::locate::Locator;
-use super::{Config, ConfigError, Serve, UNKNOWN_CAMERA};
+use super::{Camera, Config, ConfigError, Serve, UNKNOWN_CAMERA};
 
 impl Config {
-    /// Checks what a single value cannot: relations between keys.
-    pub(super) fn check(&self, at: &Locator<'_>) -> Result<(), ConfigError> {
-        check_rules(&self.defaults.labels, "defaults", at)?;
-        check_serve(&self.serve, at)?;
-        let mut seen: Vec<&str> = Vec::new();
+    /// Every relation between keys that does not hold, each located;
+    /// empty when there is none.
+    pub(super) fn check(&self, at: &Locator<'_>) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        check_labels(&self.defaults.labels, "defaults", at, &mut errors);
+        check_serve(&self.serve, at, &mut errors);
         for (index, camera) in self.cameras.iter().enumerate() {
-            let camera_at = |key: &str, message: String| ConfigError {
-                line: at
-                    .line(&format!("cameras[{index}].{key}"))
-                    .or_else(|| at.line(&format!("cameras[{index}].name")))
-                    .or_else(|| at.line(&format!("cameras[{index}]"))),
-                key: Some(format!("cameras[{index}].{key}")),
-                message,
-            };
-            if camera.name.trim().is_empty() {
-                return Err(camera_at("name", "a camera needs a non-empty name".into()));
-            }
-            if camera.name.eq_ignore_ascii_case(UNKNOWN_CAMERA) {
-                return Err(camera_at(
-                    "name",
-                    format!("`{UNKNOWN_CAMERA}` is reserved for e-mails that match no camera: choose another name"),
-                ));
-            }
-            if seen
-                .iter()
-                .any(|name| name.eq_ignore_ascii_case(&camera.name))
-            {
-                return Err(camera_at(
-                    "name",
-                    format!(
-                        "camera `{}` is defined twice: names must be unique",
-                        camera.name
-                    ),
-                ));
-            }
-            seen.push(&camera.name);
-            if camera.from.is_none() && camera.to.is_none() && camera.subject.is_none() {
-                return Err(camera_at(
-                    "from",
-                    format!(
-                        "camera `{}` has no way to be recognised: set `from`, `to` or `subject`",
-                        camera.name
-                    ),
-                ));
-            }
-            if let Some(labels) = &camera.labels {
-                check_rules(labels, &format!("cameras[{index}]"), at)?;
-            }
-            let rules = self.rules_for(&camera.name);
-            if rules.min_box_area > rules.max_box_area {
-                return Err(camera_at(
-                    "min_box_area",
-                    format!(
-                        "min_box_area ({}) is larger than max_box_area ({}): no box could ever count",
-                        rules.min_box_area.0, rules.max_box_area.0
-                    ),
-                ));
-            }
+            let earlier = &self.cameras[..index];
+            check_camera(self, camera, index, earlier, at, &mut errors);
         }
-        Ok(())
+        errors
     }
 }
 
-fn check_rules(labels: &[String], table: &str, at: &Locator<'_>) -> Result<(), ConfigError> {
-    if let Some(position) = labels.iter().position(|l| l.trim().is_empty()) {
+/// An error named by the key path `key`, at the line of the first of
+/// `places` the file has: the key itself when it is written, else what
+/// stands for it (a camera's `name` for a key the camera lacks).
+fn error_at(at: &Locator<'_>, key: String, places: &[String], message: String) -> ConfigError {
+    ConfigError {
+        line: places.iter().find_map(|place| at.line(place)),
+        key: Some(key),
+        message,
+    }
+}
+
+fn check_camera(
+    config: &Config,
+    camera: &Camera,
+    index: usize,
+    earlier: &[Camera],
+    at: &Locator<'_>,
+    errors: &mut Vec<ConfigError>,
+) {
+    let table = format!("cameras[{index}]");
+    let mut refuse = |key: &str, message: String| {
+        let path = format!("{table}.{key}");
+        let places = [path.clone(), format!("{table}.name"), table.clone()];
+        errors.push(error_at(at, path, &places, message));
+    };
+    if camera.name.trim().is_empty() {
+        refuse("name", "a camera needs a non-empty name".into());
+    }
+    if camera.name.eq_ignore_ascii_case(UNKNOWN_CAMERA) {
+        refuse(
+            "name",
+            format!("`{UNKNOWN_CAMERA}` is reserved for e-mails that match no camera: choose another name"),
+        );
+    }
+    if earlier
+        .iter()
+        .any(|other| other.name.eq_ignore_ascii_case(&camera.name))
+    {
+        refuse(
+            "name",
+            format!(
+                "camera `{}` is defined twice: names must be unique",
+                camera.name
+            ),
+        );
+    }
+    if camera.from.is_none() && camera.to.is_none() && camera.subject.is_none() {
+        refuse(
+            "from",
+            format!(
+                "camera `{}` has no way to be recognised: set `from`, `to` or `subject`",
+                camera.name
+            ),
+        );
+    }
+    let rules = config.rules_for(&camera.name);
+    if rules.min_box_area > rules.max_box_area {
+        refuse(
+            "min_box_area",
+            format!(
+                "min_box_area ({}) is larger than max_box_area ({}): no box could ever count",
+                rules.min_box_area.0, rules.max_box_area.0
+            ),
+        );
+    }
+    if let Some(labels) = &camera.labels {
+        check_labels(labels, &table, at, errors);
+    }
+}
+
+/// Each empty label is an error of its own, at its place in the list.
+fn check_labels(labels: &[String], table: &str, at: &Locator<'_>, errors: &mut Vec<ConfigError>) {
+    for (position, _) in labels
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.trim().is_empty())
+    {
         let key = format!("{table}.labels[{position}]");
-        return Err(ConfigError {
-            line: at.line(&key),
-            key: Some(key),
-            message: "a label cannot be empty: write a label name such as \"person\" or \"car\""
-                .into(),
-        });
+        let places = [key.clone(), format!("{table}.labels")];
+        errors.push(error_at(
+            at,
+            key,
+            &places,
+            "a label cannot be empty: write a label name such as \"person\" or \"car\"".into(),
+        ));
     }
-    Ok(())
 }
 
-fn check_serve(serve: &Serve, at: &Locator<'_>) -> Result<(), ConfigError> {
+fn check_serve(serve: &Serve, at: &Locator<'_>, errors: &mut Vec<ConfigError>) {
     let missing = match (&serve.username, &serve.password) {
         (Some(_), None) => Some(("username", "password")),
         (None, Some(_)) => Some(("password", "username")),
@@ -88,15 +117,16 @@ fn check_serve(serve: &Serve, at: &Locator<'_>) -> Result<(), ConfigError> {
     };
     if let Some((given, absent)) = missing {
         let key = format!("serve.{given}");
-        return Err(ConfigError {
-            line: at.line(&key),
-            key: Some(key),
-            message: format!(
+        let places = [key.clone()];
+        errors.push(error_at(
+            at,
+            key,
+            &places,
+            format!(
                 "`{given}` is set but `{absent}` is not: set both to require credentials, or neither"
             ),
-        });
+        ));
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -106,7 +136,7 @@ mod tests {
     #[test]
     fn camera_without_matcher_is_refused_at_its_line() {
         let text = "[[cameras]]\nname = \"garden\"\nlabels = [\"person\"]\n";
-        let err = Config::parse(text).unwrap_err();
+        let err = one_error(text);
         assert_eq!(err.line, Some(2));
         assert_eq!(err.key.as_deref(), Some("cameras[0].from"));
         assert!(
@@ -118,13 +148,13 @@ mod tests {
     #[test]
     fn duplicate_camera_names_are_refused() {
         let text = "[[cameras]]\nname = \"a\"\nfrom = \"x@y\"\n[[cameras]]\nname = \"A\"\nfrom = \"z@y\"\n";
-        let err = Config::parse(text).unwrap_err();
+        let err = one_error(text);
         assert!(err.message.contains("defined twice"), "{err}");
     }
 
     #[test]
     fn username_without_password_is_refused() {
-        let err = Config::parse("[serve]\nusername = \"cam\"\n").unwrap_err();
+        let err = one_error("[serve]\nusername = \"cam\"\n");
         assert_eq!(err.line, Some(2));
         assert_eq!(err.key.as_deref(), Some("serve.username"));
         assert!(err.message.contains("set both"), "{err}");
@@ -148,9 +178,30 @@ labels = ["person", ""]
 
     #[test]
     fn empty_label_of_the_second_camera_is_reported_at_that_camera() {
-        let err = Config::parse(LABELS_EVERYWHERE).unwrap_err();
+        let err = one_error(LABELS_EVERYWHERE);
         assert_eq!(err.line, Some(12), "{err}");
         assert_eq!(err.key.as_deref(), Some("cameras[1].labels[1]"));
         assert!(err.message.contains("cannot be empty"), "{err}");
+    }
+
+    #[test]
+    fn every_failing_check_is_reported_in_the_order_of_the_file() {
+        let text = "[defaults]\nlabels = [\"person\", \"\"]\n\n[[cameras]]\nname = \"garden\"\n\n[serve]\nusername = \"cam\"\n";
+        let errors = Config::parse(text).unwrap_err();
+        let found: Vec<_> = errors
+            .as_slice()
+            .iter()
+            .map(|err| (err.line, err.key.as_deref()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (Some(2), Some("defaults.labels[1]")),
+                (Some(5), Some("cameras[0].from")),
+                (Some(8), Some("serve.username")),
+            ],
+            "{errors}"
+        );
+        assert_eq!(errors.to_string().lines().count(), 3, "{errors}");
     }
 }

@@ -165,7 +165,7 @@ mod tests {
     #[test]
     fn misspelt_key_names_the_line_the_key_and_the_valid_keys() {
         let text = "[defaults]\nlabels = [\"person\"]\nmin_confidance = 70\n";
-        let err = Config::parse(text).unwrap_err();
+        let err = one_error(text);
         assert_eq!(err.line, Some(3));
         assert_eq!(err.key.as_deref(), Some("min_confidance"));
         assert!(err.message.contains("min_confidence"), "{err}");
@@ -173,7 +173,7 @@ mod tests {
 
     #[test]
     fn misspelt_table_is_named_with_the_valid_tables() {
-        let err = Config::parse("[serv]\nsmtp = \"0.0.0.0:25\"\n").unwrap_err();
+        let err = one_error("[serv]\nsmtp = \"0.0.0.0:25\"\n");
         assert_eq!(err.line, Some(1));
         assert_eq!(err.key.as_deref(), Some("serv"));
         assert!(err.message.contains("`serve`"), "{err}");
@@ -181,7 +181,7 @@ mod tests {
 
     #[test]
     fn camera_without_name_says_what_to_add() {
-        let err = Config::parse("[[cameras]]\nfrom = \"a@b\"\n").unwrap_err();
+        let err = one_error("[[cameras]]\nfrom = \"a@b\"\n");
         assert_eq!(err.line, Some(1));
         assert_eq!(err.key.as_deref(), Some("cameras"));
         assert!(err.message.contains("add `name = ...`"), "{err}");
@@ -189,16 +189,16 @@ mod tests {
 
     #[test]
     fn type_errors_speak_of_lists_and_numbers() {
-        let err = Config::parse("[defaults]\nlabels = \"person\"\n").unwrap_err();
+        let err = one_error("[defaults]\nlabels = \"person\"\n");
         assert!(err.message.contains("a list in brackets"), "{err}");
-        let err = Config::parse("[defaults]\nmin_confidence = \"high\"\n").unwrap_err();
+        let err = one_error("[defaults]\nmin_confidence = \"high\"\n");
         assert!(err.message.contains("expected a number"), "{err}");
     }
 
     #[test]
     fn wrong_type_names_the_key() {
         let text = "[defaults]\nlabels = \"person\"\n";
-        let err = Config::parse(text).unwrap_err();
+        let err = one_error(text);
         assert_eq!(err.line, Some(2));
         assert_eq!(err.key.as_deref(), Some("labels"));
     }
@@ -206,7 +206,7 @@ mod tests {
     #[test]
     fn wrong_type_in_the_second_camera_is_reported_at_that_camera() {
         let text = "[defaults]\nlabels = [\"person\"]\n\n[[cameras]]\nname = \"a\"\nfrom = \"a@x.example\"\nlabels = [\"car\"]\n\n[[cameras]]\nname = \"b\"\nfrom = \"b@x.example\"\nlabels = [\n  \"person\",\n  7,\n]\n";
-        let err = Config::parse(text).unwrap_err();
+        let err = one_error(text);
         assert_eq!(err.line, Some(14), "{err}");
         assert_eq!(err.key.as_deref(), Some("labels"));
         assert!(err.message.contains("expected a string"), "{err}");
@@ -214,10 +214,10 @@ mod tests {
 
     #[test]
     fn syntax_error_names_its_line_and_key() {
-        let err = Config::parse("[defaults]\nmin_confidence = \nlabels = [\"car\"]\n").unwrap_err();
+        let err = one_error("[defaults]\nmin_confidence = \nlabels = [\"car\"]\n");
         assert_eq!(err.line, Some(2), "{err}");
         assert_eq!(err.key.as_deref(), Some("min_confidence"));
-        let err = Config::parse("[defaults]\nlabels = [\"a\"]\nlabels = [\"b\"]\n").unwrap_err();
+        let err = one_error("[defaults]\nlabels = [\"a\"]\nlabels = [\"b\"]\n");
         assert_eq!(err.line, Some(3), "{err}");
         assert_eq!(err.key.as_deref(), Some("labels"));
     }

@@ -5,13 +5,13 @@
 //! key and what would be valid, so that `ipcam config check` tells a user
 //! exactly what to fix.
 
-use std::fmt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 mod cameras;
 mod checks;
+mod errors;
 mod locate;
 mod tables;
 mod values;
@@ -19,6 +19,7 @@ mod values;
 use locate::Locator;
 
 pub use cameras::bare_address;
+pub use errors::{ConfigError, ConfigErrors, LoadError};
 pub use tables::{
     Camera, ExtractSettings, Ingest, LocalAlerts, OnFail, Rules, Serve, Verdicts, Zone,
 };
@@ -50,49 +51,51 @@ pub struct Config {
     pub serve: Serve,
 }
 
-/// A configuration error, located in the file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// 1-based line of the offending key, when known.
-    pub line: Option<usize>,
-    /// The key, as a path (`cameras[1].labels`) or as written on the line.
-    pub key: Option<String>,
-    /// What is wrong and what would be valid.
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.line, &self.key) {
-            (Some(line), Some(key)) => write!(f, "line {line}, key `{key}`: {}", self.message),
-            (Some(line), None) => write!(f, "line {line}: {}", self.message),
-            (None, Some(key)) => write!(f, "key `{key}`: {}", self.message),
-            (None, None) => f.write_str(&self.message),
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
 impl Config {
-    /// Parses and checks a configuration file's text.
-    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+    /// Parses and checks a configuration file's text: every error it has,
+    /// each at its line and key.
+    pub fn parse(text: &str) -> Result<Config, ConfigErrors> {
         let (root, syntax) = toml::de::DeTable::parse_recoverable(text);
         let at = Locator::new(text, root.get_ref());
+        // After a syntax error the parser's recovery guesses, and what it
+        // reports next may be an echo of the first: only the first is sure.
         if let Some(err) = syntax.first() {
-            return Err(at.parser_error(err));
+            return Err(at.parser_error(err).into());
         }
         let config = Config::deserialize(toml::de::Deserializer::from(root))
             .map_err(|err| at.parser_error(&err))?;
-        config.check(&at)?;
-        Ok(config)
+        let mut errors = config.check(&at);
+        // In the order of the file, which is how a user goes through them.
+        errors.sort_by_key(|error| error.line.unwrap_or(usize::MAX));
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigErrors(errors))
+        }
     }
 
-    /// Reads, parses and checks a configuration file; errors start with the
-    /// file's path.
-    pub fn load(path: &Path) -> Result<Config, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|err| format!("{}: cannot read: {err}", path.display()))?;
-        Config::parse(&text).map_err(|err| format!("{}: {err}", path.display()))
+    /// Reads, parses and checks a configuration file; each line of an
+    /// error starts with the file's path.
+    pub fn load(path: &Path) -> Result<Config, LoadError> {
+        let text = std::fs::read_to_string(path).map_err(|error| LoadError::Read {
+            path: path.to_path_buf(),
+            error,
+        })?;
+        Config::parse(&text).map_err(|errors| LoadError::Invalid {
+            path: path.to_path_buf(),
+            errors,
+        })
+    }
+}
+
+/// The one error `text` has; a test fails when it has none or several.
+#[cfg(test)]
+pub(crate) fn one_error(text: &str) -> ConfigError {
+    match Config::parse(text) {
+        Ok(_) => panic!("accepted: {text}"),
+        Err(errors) => match errors.as_slice() {
+            [error] => error.clone(),
+            several => panic!("{} errors, not one: {errors}", several.len()),
+        },
     }
 }

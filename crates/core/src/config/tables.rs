@@ -282,7 +282,7 @@ mod tests {
             config.extract.max_pixels,
             ExtractSettings::default().max_pixels
         );
-        let err = Config::parse("[extract]\nmax_frames = 0\n").unwrap_err();
+        let err = one_error("[extract]\nmax_frames = 0\n");
         assert_eq!(err.line, Some(2));
         assert!(err.message.contains("from 1 to 100"), "{err}");
     }
