@@ -1,31 +1,15 @@
 //! Which camera an e-mail belongs to, and the rules it is judged by.
 
-use super::{Config, Rules, UNKNOWN_CAMERA};
+use super::{Camera, Config, Rules, UNKNOWN_CAMERA};
 
 impl Config {
     /// The complete rules of a camera: its overrides on top of `[defaults]`.
     /// An unknown camera name gets the defaults.
     pub fn rules_for(&self, camera: &str) -> Rules {
-        let mut rules = self.defaults.clone();
-        if let Some(camera) = self.cameras.iter().find(|c| c.name == camera) {
-            let o = camera;
-            if let Some(labels) = &o.labels {
-                rules.labels = labels.clone();
-            }
-            if let Some(value) = o.min_confidence {
-                rules.min_confidence = value;
-            }
-            if let Some(value) = o.min_box_area {
-                rules.min_box_area = value;
-            }
-            if let Some(value) = o.max_box_area {
-                rules.max_box_area = value;
-            }
-            if let Some(zones) = &o.ignore_zones {
-                rules.ignore_zones = zones.clone();
-            }
+        match self.cameras.iter().find(|c| c.name == camera) {
+            Some(camera) => camera.rules(&self.defaults),
+            None => self.defaults.clone(),
         }
-        rules
     }
 
     /// The camera an e-mail comes from: the first camera whose `from`, `to`
@@ -59,6 +43,30 @@ impl Config {
                 by_from || by_to || by_subject
             })
             .map_or(UNKNOWN_CAMERA, |camera| camera.name.as_str())
+    }
+}
+
+impl Camera {
+    /// The rules this camera is judged by: each rule it sets, and
+    /// `defaults` for the others.
+    pub(crate) fn rules(&self, defaults: &Rules) -> Rules {
+        let mut rules = defaults.clone();
+        if let Some(labels) = &self.labels {
+            rules.labels = labels.clone();
+        }
+        if let Some(value) = self.min_confidence {
+            rules.min_confidence = value;
+        }
+        if let Some(value) = self.min_box_area {
+            rules.min_box_area = value;
+        }
+        if let Some(value) = self.max_box_area {
+            rules.max_box_area = value;
+        }
+        if let Some(zones) = &self.ignore_zones {
+            rules.ignore_zones = zones.clone();
+        }
+        rules
     }
 }
 

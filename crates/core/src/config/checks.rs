@@ -4,7 +4,7 @@
 //! all reported at once.
 
 use super::locate::Locator;
-use super::{Camera, Config, ConfigError, Serve, UNKNOWN_CAMERA};
+use super::{Camera, Config, ConfigError, Rules, Serve, UNKNOWN_CAMERA};
 
 impl Config {
     /// Every relation between keys that does not hold, each located;
@@ -12,10 +12,11 @@ impl Config {
     pub(super) fn check(&self, at: &Locator<'_>) -> Vec<ConfigError> {
         let mut errors = Vec::new();
         check_labels(&self.defaults.labels, "defaults", at, &mut errors);
+        check_box_areas(&self.defaults, "defaults", at, &mut errors);
         check_serve(&self.serve, at, &mut errors);
         for (index, camera) in self.cameras.iter().enumerate() {
             let earlier = &self.cameras[..index];
-            check_camera(self, camera, index, earlier, at, &mut errors);
+            check_camera(&self.defaults, camera, index, earlier, at, &mut errors);
         }
         errors
     }
@@ -33,7 +34,7 @@ fn error_at(at: &Locator<'_>, key: String, places: &[String], message: String) -
 }
 
 fn check_camera(
-    config: &Config,
+    defaults: &Rules,
     camera: &Camera,
     index: usize,
     earlier: &[Camera],
@@ -76,19 +77,47 @@ fn check_camera(
             ),
         );
     }
-    let rules = config.rules_for(&camera.name);
-    if rules.min_box_area > rules.max_box_area {
-        refuse(
-            "min_box_area",
-            format!(
-                "min_box_area ({}) is larger than max_box_area ({}): no box could ever count",
-                rules.min_box_area.0, rules.max_box_area.0
-            ),
-        );
-    }
     if let Some(labels) = &camera.labels {
         check_labels(labels, &table, at, errors);
     }
+    // A camera setting neither area inherits both: should they cross, that
+    // is the error of `[defaults]`, reported there once, not per camera.
+    if camera.min_box_area.is_some() || camera.max_box_area.is_some() {
+        check_box_areas(&camera.rules(defaults), &table, at, errors);
+    }
+}
+
+/// `min_box_area` above `max_box_area` leaves no box that could count, so
+/// nothing would ever alert. `rules` are those of `table`, its own values
+/// or those it inherits; the error is at the first of the two it writes,
+/// and says which value comes from `[defaults]`.
+fn check_box_areas(rules: &Rules, table: &str, at: &Locator<'_>, errors: &mut Vec<ConfigError>) {
+    if rules.min_box_area <= rules.max_box_area {
+        return;
+    }
+    let min = format!("{table}.min_box_area");
+    let max = format!("{table}.max_box_area");
+    let origin = |path: &str| {
+        if at.line(path).is_some() || table == "defaults" {
+            ""
+        } else {
+            ", from [defaults]"
+        }
+    };
+    let message = format!(
+        "min_box_area ({}{}) is larger than max_box_area ({}{}): no box could ever count; make min_box_area the smaller",
+        rules.min_box_area.0,
+        origin(&min),
+        rules.max_box_area.0,
+        origin(&max),
+    );
+    let key = if at.line(&min).is_some() || at.line(&max).is_none() {
+        min.clone()
+    } else {
+        max.clone()
+    };
+    let places = [min, max, format!("{table}.name"), table.to_string()];
+    errors.push(error_at(at, key, &places, message));
 }
 
 /// Each empty label is an error of its own, at its place in the list.
@@ -203,5 +232,29 @@ labels = ["person", ""]
             "{errors}"
         );
         assert_eq!(errors.to_string().lines().count(), 3, "{errors}");
+    }
+
+    #[test]
+    fn crossed_box_areas_in_defaults_are_refused_there() {
+        let err = one_error("[defaults]\nmin_box_area = 0.5\nmax_box_area = 0.2\n");
+        assert_eq!(err.line, Some(2), "{err}");
+        assert_eq!(err.key.as_deref(), Some("defaults.min_box_area"));
+        assert!(err.message.contains("no box could ever count"), "{err}");
+    }
+
+    #[test]
+    fn crossed_defaults_are_one_error_not_one_per_camera_that_inherits_them() {
+        let text = "[defaults]\nmin_box_area = 0.5\nmax_box_area = 0.2\n[[cameras]]\nname = \"a\"\nfrom = \"a@x.example\"\n[[cameras]]\nname = \"b\"\nfrom = \"b@x.example\"\n";
+        let err = one_error(text);
+        assert_eq!(err.key.as_deref(), Some("defaults.min_box_area"));
+    }
+
+    #[test]
+    fn camera_whose_own_area_crosses_an_inherited_one_is_refused_at_its_key() {
+        let text = "[defaults]\nmax_box_area = 0.3\n\n[[cameras]]\nname = \"a\"\nfrom = \"a@x.example\"\nmin_box_area = 0.4\n";
+        let err = one_error(text);
+        assert_eq!(err.line, Some(7), "{err}");
+        assert_eq!(err.key.as_deref(), Some("cameras[0].min_box_area"));
+        assert!(err.message.contains("0.3, from [defaults]"), "{err}");
     }
 }
