@@ -99,3 +99,40 @@ pub(crate) fn one_error(text: &str) -> ConfigError {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The file users copy: it must be one `config check` accepts.
+    const EXAMPLE: &str = include_str!("../../../../examples/ipcam.toml");
+    /// The file `make demo` runs the samples with.
+    const SAMPLES: &str = include_str!("../../../../samples/ipcam.toml");
+
+    #[test]
+    fn the_example_file_parses_with_the_rules_it_describes() {
+        let config = Config::parse(EXAMPLE).unwrap_or_else(|errors| panic!("{errors}"));
+        let names: Vec<_> = config.cameras.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["frontdoor", "drive", "garden"]);
+        assert_eq!(config.rules_for("frontdoor").ignore_zones.len(), 2);
+        assert_eq!(config.rules_for("garden").min_box_area, Fraction(0.0005));
+    }
+
+    #[test]
+    fn the_samples_file_parses() {
+        let config = Config::parse(SAMPLES).unwrap_or_else(|errors| panic!("{errors}"));
+        assert_eq!(config.cameras.len(), 2);
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_read_names_its_path() {
+        let missing = Path::new("/nonexistent/ipcam.toml");
+        let err = Config::load(missing).unwrap_err();
+        assert!(matches!(err, LoadError::Read { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("/nonexistent/ipcam.toml: cannot read"),
+            "{err}"
+        );
+    }
+}
