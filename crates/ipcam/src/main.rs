@@ -86,7 +86,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ConfigCommand {
-    /// Check a configuration file; errors name the line and the key.
+    /// Check a configuration file; each of its errors, one a line, names
+    /// the line and the key.
     Check { file: PathBuf },
 }
 

@@ -11,7 +11,8 @@ use std::path::PathBuf;
 pub struct ConfigError {
     /// 1-based line of the offending key, when known.
     pub line: Option<usize>,
-    /// The key, as a path (`cameras[1].labels`) or as written on the line.
+    /// The key: as a path (`cameras[1].labels[0]`) for the cross-key
+    /// checks, as written in the file for what the parser refused.
     pub key: Option<String>,
     /// What is wrong and what would be valid.
     pub message: String,

@@ -3,7 +3,15 @@
 //! It is parsed strictly (an unknown key is an error, not a silent default),
 //! values are checked as they are read, and every error names the line, the
 //! key and what would be valid, so that `ipcam config check` tells a user
-//! exactly what to fix.
+//! exactly what to fix. Past what stops the reading (bad syntax, a wrong
+//! type, an unknown key), every check runs and all errors are returned, so
+//! one run lists every fix.
+//!
+//! - `tables`: the tables and what a missing key means;
+//! - `values`: the newtypes that refuse what they cannot hold;
+//! - `checks`: the relations between keys;
+//! - `locate`: the line and key of an error, from the parser's spans;
+//! - `cameras`: which camera an e-mail is from, and its rules.
 
 use std::path::Path;
 
