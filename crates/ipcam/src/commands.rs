@@ -6,7 +6,7 @@ use std::ops::Deref;
 use std::path::Path;
 
 use anyhow::{anyhow, Context, Result};
-use ipcam_core::config::Config;
+use ipcam_core::config::{Config, LoadError};
 use ipcam_core::mime;
 use ipcam_core::stages::ingest::admission::check_size;
 use memmap2::Mmap;
@@ -109,9 +109,20 @@ pub fn extract(file: &Path, json: bool, out: Option<&Path>, config: Option<&Path
     Ok(())
 }
 
-/// `ipcam config check FILE`.
-pub fn config_check(file: &Path) -> Result<()> {
-    let config = Config::load(file).map_err(anyhow::Error::msg)?;
+/// `ipcam config check FILE`: a summary of a sound file, or every error of
+/// a wrong one, each on its own line, so that one run lists every fix.
+/// False when the file is wrong (its errors are printed).
+pub fn config_check(file: &Path) -> Result<bool> {
+    let config = match Config::load(file) {
+        Ok(config) => config,
+        Err(LoadError::Invalid { path, errors }) => {
+            for error in &errors {
+                eprintln!("ipcam: {}: {error}", path.display());
+            }
+            return Ok(false);
+        }
+        Err(err @ LoadError::Read { .. }) => return Err(err.into()),
+    };
     println!(
         "{}: OK ({} camera{}; defaults alert on {} at {}% and above)",
         file.display(),
@@ -120,5 +131,5 @@ pub fn config_check(file: &Path) -> Result<()> {
         config.defaults.labels.join(", "),
         config.defaults.min_confidence.0
     );
-    Ok(())
+    Ok(true)
 }

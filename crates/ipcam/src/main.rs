@@ -92,7 +92,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ConfigCommand {
-    /// Check a configuration file; errors name the line and the key.
+    /// Check a configuration file; each of its errors, one a line, names
+    /// the line and the key.
     Check { file: PathBuf },
 }
 
@@ -194,7 +195,7 @@ fn main() -> ExitCode {
         } => commands::extract(&file, json, out.as_deref(), config.as_deref()).map(|()| true),
         Command::Config {
             command: ConfigCommand::Check { file },
-        } => commands::config_check(&file).map(|()| true),
+        } => commands::config_check(&file),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -80,3 +80,23 @@ fn errors_name_the_line_the_key_and_what_is_valid() {
         assert!(output.contains(valid), "{name}: {output}");
     }
 }
+
+#[test]
+fn every_error_of_a_file_is_printed_on_its_own_line() {
+    let (ok, output) = check(
+        "several",
+        "[defaults]\nlabels = [\"\"]\n\n[[cameras]]\nname = \"garden\"\n\n[serve]\nusername = \"cam\"\n",
+    );
+    assert!(!ok, "accepted: {output}");
+    let lines: Vec<&str> = output.lines().collect();
+    assert_eq!(lines.len(), 3, "{output}");
+    for (line, place) in lines.iter().zip([
+        "line 2, key `defaults.labels[0]`",
+        "line 5, key `cameras[0].from`",
+        "line 8, key `serve.username`",
+    ]) {
+        assert!(line.starts_with("ipcam: "), "{line}");
+        assert!(line.contains(".toml: "), "{line}");
+        assert!(line.contains(place), "{line}");
+    }
+}

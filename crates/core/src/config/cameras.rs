@@ -1,0 +1,129 @@
+//! Which camera an e-mail belongs to, and the rules it is judged by.
+
+use super::{Camera, Config, Rules, UNKNOWN_CAMERA};
+
+impl Config {
+    /// The complete rules of a camera: its overrides on top of `[defaults]`.
+    /// An unknown camera name gets the defaults.
+    pub fn rules_for(&self, camera: &str) -> Rules {
+        match self.cameras.iter().find(|c| c.name == camera) {
+            Some(camera) => camera.rules(&self.defaults),
+            None => self.defaults.clone(),
+        }
+    }
+
+    /// The camera an e-mail comes from: the first camera whose `from`, `to`
+    /// or `subject` matches, else [`UNKNOWN_CAMERA`].
+    pub fn identify_camera(
+        &self,
+        from: Option<&str>,
+        to: &[String],
+        subject: Option<&str>,
+    ) -> &str {
+        let sender = from.map(bare_address);
+        let subject = subject.map(str::to_lowercase);
+        self.cameras
+            .iter()
+            .find(|camera| {
+                let by_from = camera.from.as_deref().is_some_and(|want| {
+                    sender
+                        .as_deref()
+                        .is_some_and(|got| got.eq_ignore_ascii_case(bare_address(want).as_str()))
+                });
+                let by_to = camera.to.as_deref().is_some_and(|want| {
+                    let want = bare_address(want);
+                    to.iter()
+                        .any(|got| bare_address(got).eq_ignore_ascii_case(&want))
+                });
+                let by_subject = camera.subject.as_deref().is_some_and(|want| {
+                    subject
+                        .as_deref()
+                        .is_some_and(|got| got.contains(&want.to_lowercase()))
+                });
+                by_from || by_to || by_subject
+            })
+            .map_or(UNKNOWN_CAMERA, |camera| camera.name.as_str())
+    }
+}
+
+impl Camera {
+    /// The rules this camera is judged by: each rule it sets, and
+    /// `defaults` for the others.
+    pub(crate) fn rules(&self, defaults: &Rules) -> Rules {
+        let mut rules = defaults.clone();
+        if let Some(labels) = &self.labels {
+            rules.labels = labels.clone();
+        }
+        if let Some(value) = self.min_confidence {
+            rules.min_confidence = value;
+        }
+        if let Some(value) = self.min_box_area {
+            rules.min_box_area = value;
+        }
+        if let Some(value) = self.max_box_area {
+            rules.max_box_area = value;
+        }
+        if let Some(zones) = &self.ignore_zones {
+            rules.ignore_zones = zones.clone();
+        }
+        rules
+    }
+}
+
+/// The address inside `Name <user@host>`, or the text itself, trimmed.
+pub fn bare_address(text: &str) -> String {
+    let text = text.trim();
+    match (text.rfind('<'), text.rfind('>')) {
+        (Some(open), Some(close)) if open < close => text[open + 1..close].trim().to_string(),
+        _ => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::*;
+
+    const FRONT_AND_DRIVE: &str = r#"
+[defaults]
+labels = ["person", "car"]
+min_confidence = 70
+
+[[cameras]]
+name = "frontdoor"
+from = "frontdoor@cams.example.com"
+labels = ["person"]
+
+[[cameras]]
+name = "drive"
+to = "Drive <drive@cams.example.com>"
+min_confidence = 85
+"#;
+
+    #[test]
+    fn camera_overrides_defaults_and_inherits_the_rest() {
+        let config = Config::parse(FRONT_AND_DRIVE).unwrap();
+        let front = config.rules_for("frontdoor");
+        assert_eq!(front.labels, vec!["person"]);
+        assert_eq!(front.min_confidence, Percent(70.0));
+        let drive = config.rules_for("drive");
+        assert_eq!(drive.labels, vec!["person", "car"]);
+        assert_eq!(drive.min_confidence, Percent(85.0));
+    }
+
+    #[test]
+    fn cameras_are_recognised_by_sender_recipient_or_subject() {
+        let config = Config::parse(FRONT_AND_DRIVE).unwrap();
+        assert_eq!(
+            config.identify_camera(Some("Front Door <FrontDoor@cams.example.com>"), &[], None),
+            "frontdoor"
+        );
+        assert_eq!(
+            config.identify_camera(None, &["drive@cams.example.com".into()], None),
+            "drive"
+        );
+        assert_eq!(
+            config.identify_camera(Some("someone@else.example"), &[], Some("Motion")),
+            UNKNOWN_CAMERA
+        );
+    }
+}
