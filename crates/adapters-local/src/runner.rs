@@ -263,8 +263,8 @@ pub(crate) mod tests {
 
     use super::*;
     use crate::FolderStore;
-    use ipcam_core::contract::{Event, ObjectRef, Source, CONTRACT_VERSION};
-    use ipcam_core::testing::{burst_email, KeptAlerts, ScriptedDetector};
+    use ipcam_core::contract::ObjectRef;
+    use ipcam_core::testing::{burst_email, execution_input, KeptAlerts, ScriptedDetector};
 
     pub(crate) fn temp_store(name: &str) -> (std::path::PathBuf, FolderStore) {
         let root = std::env::temp_dir().join(format!("ipcam-runner-{}-{name}", std::process::id()));
@@ -282,18 +282,7 @@ pub(crate) mod tests {
             key: format!("incoming/{id}"),
         };
         store.put(&message, mail, "message/rfc822").await.unwrap();
-        ExecutionInput {
-            version: CONTRACT_VERSION,
-            event: Event {
-                id: id.into(),
-                source: Source::Local,
-                message,
-                from: Some("frontdoor@cams.example.com".into()),
-                to: vec![],
-                subject: Some("Motion alarm".into()),
-                received_at: "2026-11-29T10:00:00Z".into(),
-            },
-        }
+        execution_input(id, message, "frontdoor@cams.example.com")
     }
 
     const FRONTDOOR: &str = "[[cameras]]\nname = \"frontdoor\"\nfrom = \"frontdoor@cams.example.com\"\nlabels = [\"person\"]\n";

@@ -134,3 +134,38 @@ fn the_readable_report_says_what_alerted_and_where_the_picture_is() {
     );
     std::fs::remove_dir_all(out).unwrap();
 }
+
+#[test]
+fn check_senders_refuses_what_the_allow_list_does_not_name_and_only_then() {
+    let out = scratch("check-senders");
+    let config = out.join("ipcam.toml");
+    std::fs::write(
+        &config,
+        "[ingest]\nallowed_senders = [\"someone@elsewhere.example\"]\n",
+    )
+    .unwrap();
+    let garden = samples().join("garden_empty.eml");
+    let run = |extra: &[&str]| {
+        let mut arguments = vec![
+            "process",
+            "--json",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        arguments.extend_from_slice(extra);
+        arguments.push(garden.to_str().unwrap());
+        ipcam(&arguments)
+    };
+
+    let refused = run(&["--check-senders"]);
+    assert!(!refused.status.success(), "{refused:?}");
+    let line = &json_lines(&refused)[0];
+    let error = line["error"].as_str().unwrap();
+    assert!(error.contains("SenderNotAllowed"), "{line:#}");
+
+    let taken = run(&[]);
+    assert!(taken.status.success(), "{taken:?}");
+    assert_eq!(json_lines(&taken)[0]["alert"], false);
+}

@@ -1,15 +1,17 @@
 //! Ingestion: turning a received e-mail into one pipeline execution.
 //!
-//! Every way mail arrives goes through the same door ([`admission`]): the
-//! mail service's checks, the sender allow-list and the size limit of the
-//! `[ingest]` table. A refused message starts nothing, so nothing from a
-//! stranger ever reaches the detector; it is logged and counted
-//! (by each edge: on AWS an EMF metric) so that an alarm can tell someone
-//! is knocking.
+//! Every way mail arrives (SES, SendGrid, the SMTP server and the files of
+//! `ipcam`) goes through one door, [`admit`], with the decisions of
+//! [`admission`]: the mail service's checks, the sender allow-list and the
+//! size limit of the `[ingest]` table. A refused message is not stored and
+//! starts nothing, so nothing from a stranger ever reaches the detector;
+//! each edge logs and counts it (on AWS an EMF metric) so that an alarm can
+//! tell someone is knocking.
 //!
-//! Both entry points start the execution under the message's stable id, so
-//! a second delivery of the same message (SES may deliver twice; SendGrid
-//! retries any non-2xx answer for days) starts nothing new.
+//! The execution is named after the message's stable id (SES's message
+//! id, or a digest of the message), so a second delivery of the same
+//! message (SES may deliver twice; SendGrid retries any non-2xx answer for
+//! days; a camera resends what it thinks was lost) starts nothing new.
 
 pub mod admission;
 mod form;
@@ -351,7 +353,7 @@ fn bounded(mut event: Event) -> Event {
 /// An execution name from a message id: only the characters Step Functions
 /// allows, at most 80 of them. Ids that differ only in refused characters
 /// stay distinct through a digest suffix.
-pub fn execution_name(id: &str) -> String {
+fn execution_name(id: &str) -> String {
     let clean: String = id
         .chars()
         .map(|c| {
