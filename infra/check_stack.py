@@ -178,7 +178,7 @@ def check_functions(template: dict, template_path: Path, problems: Problems) -> 
 
         source = main.read_text(encoding="utf-8")
         read = set(ENV_NAME.findall(source))
-        if "load_config" in source:
+        if "load_config" in source or "cold_start" in source:
             read.update(CONFIG_LOADER_VARIABLES)
         if "inbox()" in source:
             read.update(INBOX_VARIABLES)

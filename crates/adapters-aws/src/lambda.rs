@@ -4,6 +4,7 @@
 //! reported under the error type the state machine's `Retry` and `Catch`
 //! match on.
 
+use crate::S3Store;
 use ipcam_core::config::Config;
 use ipcam_core::contract::ObjectRef;
 use ipcam_core::ports::ObjectStore;
@@ -49,6 +50,26 @@ pub fn inbox() -> Result<Inbox, Error> {
         bucket: setting("IPCAM_BUCKET")?,
         prefix: std::env::var("IPCAM_INCOMING_PREFIX").unwrap_or_else(|_| "incoming/".into()),
     })
+}
+
+/// What a function builds once per cold start, before its first event:
+/// JSON logs, the SDK configuration, the S3 store, and the configuration
+/// file read from it.
+pub struct ColdStart {
+    pub sdk: aws_config::SdkConfig,
+    pub store: S3Store,
+    pub config: Config,
+}
+
+/// Starts logging, loads the SDK configuration and reads the configuration
+/// file; fails, so that the function does not start, when the file is
+/// missing or wrong.
+pub async fn cold_start() -> Result<ColdStart, Error> {
+    init_logging();
+    let sdk = crate::sdk_config().await;
+    let store = S3Store::new(&sdk);
+    let config = load_config(&store).await?;
+    Ok(ColdStart { sdk, store, config })
 }
 
 /// Reads the configuration file from `s3://$IPCAM_BUCKET/$IPCAM_CONFIG_KEY`.

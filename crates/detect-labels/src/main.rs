@@ -2,9 +2,9 @@
 //! the camera's rules (the contract's `FrameToAnalyse` in, `Analysis` out).
 
 use ipcam_adapters_aws::lambda::{
-    diagnostic, init_logging, load_config, run, service_fn, Diagnostic, Error, LambdaEvent,
+    cold_start, diagnostic, run, service_fn, Diagnostic, Error, LambdaEvent,
 };
-use ipcam_adapters_aws::{sdk_config, RekognitionDetector, S3Store};
+use ipcam_adapters_aws::RekognitionDetector;
 use ipcam_core::config::Config;
 use ipcam_core::contract::{Analysis, FrameToAnalyse};
 use ipcam_core::stages::detect::detect_labels;
@@ -35,11 +35,10 @@ async fn handle(
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    init_logging();
-    let sdk = sdk_config().await;
+    let start = cold_start().await?;
     let function = Function {
-        config: load_config(&S3Store::new(&sdk)).await?,
-        detector: RekognitionDetector::new(&sdk),
+        detector: RekognitionDetector::new(&start.sdk),
+        config: start.config,
     };
     let function = &function;
     run(service_fn(move |event| async move {

@@ -3,9 +3,9 @@
 //! `Extracted`).
 
 use ipcam_adapters_aws::lambda::{
-    diagnostic, init_logging, load_config, run, service_fn, Diagnostic, Error, LambdaEvent,
+    cold_start, diagnostic, run, service_fn, Diagnostic, Error, LambdaEvent,
 };
-use ipcam_adapters_aws::{sdk_config, S3Store};
+use ipcam_adapters_aws::S3Store;
 use ipcam_core::config::Config;
 use ipcam_core::contract::{ExecutionInput, Extracted};
 use ipcam_core::stages::extract::extract_attachments;
@@ -34,12 +34,10 @@ async fn handle(
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    init_logging();
-    let sdk = sdk_config().await;
-    let store = S3Store::new(&sdk);
+    let start = cold_start().await?;
     let function = Function {
-        config: load_config(&store).await?,
-        store,
+        config: start.config,
+        store: start.store,
     };
     let function = &function;
     run(service_fn(move |event| async move {

@@ -10,11 +10,10 @@
 
 use aws_lambda_events::event::ses::{SimpleEmailEvent, SimpleEmailRecord};
 use ipcam_adapters_aws::lambda::{
-    diagnostic, inbox, init_logging, load_config, run, service_fn, setting, Diagnostic, Error,
-    LambdaEvent,
+    cold_start, diagnostic, inbox, run, service_fn, setting, Diagnostic, Error, LambdaEvent,
 };
 use ipcam_adapters_aws::metric::report_rejection;
-use ipcam_adapters_aws::{sdk_config, S3Store, StepFunctions};
+use ipcam_adapters_aws::{S3Store, StepFunctions};
 use ipcam_core::config::Config;
 use ipcam_core::contract::Source;
 use ipcam_core::stages::ingest::{ingest_ses, Inbox, Ingested, SesDelivery};
@@ -75,14 +74,12 @@ async fn handle(f: &Function, event: LambdaEvent<SimpleEmailEvent>) -> Result<Va
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    init_logging();
-    let sdk = sdk_config().await;
-    let store = S3Store::new(&sdk);
+    let start = cold_start().await?;
     let function = Function {
-        config: load_config(&store).await?,
+        executions: StepFunctions::new(&start.sdk, setting("IPCAM_STATE_MACHINE_ARN")?),
+        config: start.config,
         inbox: inbox()?,
-        store,
-        executions: StepFunctions::new(&sdk, setting("IPCAM_STATE_MACHINE_ARN")?),
+        store: start.store,
     };
     let function = &function;
     run(service_fn(move |event| async move {
