@@ -198,10 +198,6 @@ where
         }
     }
 
-    pub fn pipeline(&self) -> &LocalPipeline<S, D, N> {
-        &self.pipeline
-    }
-
     /// Runs an execution to its end and returns its outcome; `None` when
     /// an execution of that name was started before.
     pub async fn run(
