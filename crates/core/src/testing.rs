@@ -187,6 +187,18 @@ pub fn grey_jpeg(width: u32, height: u32) -> Vec<u8> {
     )
 }
 
+/// A JPEG of a colour gradient, a picture with something in it that
+/// every decoder keeps apart from a flat one.
+pub fn gradient_jpeg(width: u32, height: u32) -> Vec<u8> {
+    let picture = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([((x * 2) % 256) as u8, ((y * 2) % 256) as u8, 128])
+    });
+    encode(
+        image::DynamicImage::ImageRgb8(picture),
+        image::ImageFormat::Jpeg,
+    )
+}
+
 /// A PNG of a dull scene with a bright figure standing at a place of its
 /// own for each `moment`, so that extraction keeps every moment of a burst
 /// as a different frame.

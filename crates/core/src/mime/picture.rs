@@ -312,12 +312,7 @@ mod tests {
     use super::*;
 
     fn jpeg(width: u32, height: u32) -> Vec<u8> {
-        let picture = image::RgbImage::from_pixel(width, height, image::Rgb([90, 120, 200]));
-        let mut bytes = Vec::new();
-        picture
-            .write_to(&mut Cursor::new(&mut bytes), ImageFormat::Jpeg)
-            .unwrap();
-        bytes
+        crate::testing::grey_jpeg(width, height)
     }
 
     #[test]

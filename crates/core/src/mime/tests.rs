@@ -328,14 +328,7 @@ fn burst_decided_in_batches_as_one_by_one() {
 #[test]
 fn skipped_parts_are_listed_in_the_order_of_the_parts() {
     use base64::Engine;
-    let picture = image::RgbImage::from_fn(120, 90, |x, y| image::Rgb([x as u8, y as u8, 60]));
-    let mut jpeg = Vec::new();
-    image::DynamicImage::ImageRgb8(picture)
-        .write_to(
-            &mut std::io::Cursor::new(&mut jpeg),
-            image::ImageFormat::Jpeg,
-        )
-        .unwrap();
+    let jpeg = crate::testing::gradient_jpeg(120, 90);
     let jpeg = base64::engine::general_purpose::STANDARD.encode(&jpeg);
     let part = |content_type: &str, name: &str, body: &str| {
         format!(

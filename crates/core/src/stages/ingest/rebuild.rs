@@ -294,17 +294,7 @@ mod tests {
 
     /// A JPEG big enough for Rekognition (80 px a side), made here.
     fn snapshot_jpeg() -> Vec<u8> {
-        let picture = image::RgbImage::from_fn(96, 96, |x, y| {
-            image::Rgb([(x * 2) as u8, (y * 2) as u8, 128])
-        });
-        let mut bytes = Vec::new();
-        picture
-            .write_to(
-                &mut std::io::Cursor::new(&mut bytes),
-                image::ImageFormat::Jpeg,
-            )
-            .unwrap();
-        bytes
+        crate::testing::gradient_jpeg(96, 96)
     }
 
     fn field(name: &str, value: &[u8]) -> Field {
