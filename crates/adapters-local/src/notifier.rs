@@ -191,13 +191,7 @@ mod tests {
     async fn an_alert_retried_for_the_webhook_is_written_to_the_file_once() {
         let path = temp_path("retried.jsonl");
         let _ = std::fs::remove_file(&path);
-        // A port that was free a moment ago: the webhook is down.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let hook = Webhook::new(&format!("http://127.0.0.1:{port}/hook")).unwrap();
+        let hook = crate::webhook::tests::unreachable_hook();
         let notifier = LocalNotifier::new(Terminal::Off, Some(path.clone()), Some(hook));
         for _attempt in 0..2 {
             let err = notifier

@@ -147,7 +147,7 @@ fn describe(err: &hyper_util::client::legacy::Error) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -159,15 +159,20 @@ mod tests {
         assert!(Webhook::new("not a url").is_err());
     }
 
-    #[tokio::test]
-    async fn unreachable_hook_is_a_failure_worth_retrying() {
-        // A port that was free a moment ago: nothing listens there.
+    /// A webhook on a port that was free a moment ago: nothing listens
+    /// there, as when the receiving service is down.
+    pub(crate) fn unreachable_hook() -> Webhook {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let hook = Webhook::new(&format!("http://127.0.0.1:{port}/hook")).unwrap();
+        Webhook::new(&format!("http://127.0.0.1:{port}/hook")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn unreachable_hook_is_a_failure_worth_retrying() {
+        let hook = unreachable_hook();
         let err = hook.post(&serde_json::json!({"a": 1})).await.unwrap_err();
         assert!(matches!(err, PortError::Transient(_)), "{err}");
     }
