@@ -172,6 +172,7 @@ mod tests {
                 },
                 matches: vec![found],
                 alert: true,
+                why: vec![],
             },
         }
     }

@@ -100,6 +100,10 @@ pub struct Extracted {
     pub camera: String,
     pub frames: Vec<Frame>,
     pub skipped: Vec<Skipped>,
+    /// Why the e-mail is not analysed at all (snoozed, quiet hours, every
+    /// label cooling down); its frames are then not extracted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<String>,
 }
 
 /// A box round one instance of a label, in fractions of the image's width
@@ -119,6 +123,28 @@ impl BoundingBox {
     /// Share of the picture the box covers, 0 to 1.
     pub fn area(&self) -> f32 {
         self.width.max(0.0) * self.height.max(0.0)
+    }
+
+    /// The middle of the box's bottom edge: where the object stands on the
+    /// ground, which decides the zone it is in.
+    pub fn foot(&self) -> (f32, f32) {
+        (self.left + self.width / 2.0, self.top + self.height)
+    }
+
+    /// Intersection over union with another box, 0 (apart) to 1 (the same
+    /// box): how much the two are one object in one place.
+    pub fn iou(&self, other: &BoundingBox) -> f32 {
+        let width =
+            (self.left + self.width).min(other.left + other.width) - self.left.max(other.left);
+        let height =
+            (self.top + self.height).min(other.top + other.height) - self.top.max(other.top);
+        let intersection = width.max(0.0) * height.max(0.0);
+        let union = self.area() + other.area() - intersection;
+        if union > 0.0 {
+            intersection / union
+        } else {
+            0.0
+        }
     }
 }
 
@@ -166,6 +192,10 @@ pub struct Match {
 #[serde(rename_all = "camelCase")]
 pub struct FrameToAnalyse {
     pub camera: String,
+    /// The event's id and when it was received: what the memory of alerts
+    /// judges by.
+    pub event: String,
+    pub received_at: String,
     pub frame_index: usize,
     pub frame: Frame,
 }
@@ -178,6 +208,11 @@ pub struct Analysis {
     pub matches: Vec<Match>,
     /// True when the matches are enough to tell a person.
     pub alert: bool,
+    /// Why what was seen does not alert, a sentence per label: below its
+    /// confidence, too small, in an ignored zone, cooling down,
+    /// stationary, nothing wanted seen...
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub why: Vec<String>,
 }
 
 /// Input of notify: the extracted event with the analysis that alerted.

@@ -8,10 +8,13 @@
 //!   at the line and the key;
 //! - [`mime`]: finding the pictures in a camera's e-mail;
 //! - [`rules`]: deciding whether what was seen is worth telling a person;
+//! - [`schedule`]: when a camera may alert, in its time zone;
+//! - [`memory`]: what recent alerts silence (cooldowns, parked objects,
+//!   snoozes);
 //! - [`alert`]: wording the alert;
 //! - [`annotate`]: drawing what was found on the snapshot;
 //! - [`ports`]: the traits behind which the outside world sits (object
-//!   store, detector, notifier, executions);
+//!   store, detector, notifier, executions, the memory of alerts);
 //! - [`stages`]: the logic of each pipeline stage, written against the ports;
 //! - `testing` (feature `testing`): the shared test doubles of the ports
 //!   and builders of camera pictures and e-mails.
@@ -25,9 +28,11 @@ pub mod alert;
 pub mod annotate;
 pub mod config;
 pub mod contract;
+pub mod memory;
 pub mod mime;
 pub mod ports;
 pub mod rules;
+pub mod schedule;
 pub mod stages;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -7,8 +7,11 @@
 
 use std::future::Future;
 
+use chrono::{DateTime, Utc};
+
 use crate::alert::Alert;
 use crate::contract::{ExecutionInput, Frame, Label, ObjectRef};
+use crate::memory::{CameraMemory, Recollection};
 
 /// Why a call to an outside system failed, sorted by what the caller should
 /// do about it.
@@ -73,6 +76,34 @@ pub trait Detector: Send + Sync {
 pub trait Notifier: Send + Sync {
     /// Sends one alert; returns the id the channel gave it.
     fn publish(&self, alert: &Alert) -> impl Future<Output = Result<String, PortError>> + Send;
+}
+
+/// The memory of recent alerts: a DynamoDB table, or a folder.
+///
+/// Writes are conditional, so that two executions of one camera judged at
+/// the same moment cannot both claim the alert.
+pub trait AlertMemory: Send + Sync {
+    /// What is remembered of a camera, with the latest snooze covering it
+    /// (its own or every camera's).
+    fn recall(&self, camera: &str) -> impl Future<Output = Result<CameraMemory, PortError>> + Send;
+
+    /// Keeps `recollection` in place of the one of the same camera and
+    /// label, if that one still has revision `replaces` (`None`: if there
+    /// is none). False when another writer got there first.
+    fn remember(
+        &self,
+        recollection: &Recollection,
+        replaces: Option<u64>,
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
+
+    /// Mutes a camera, or every camera with
+    /// [`ALL_CAMERAS`](crate::memory::ALL_CAMERAS), until `until`; a time
+    /// in the past lifts the snooze.
+    fn snooze(
+        &self,
+        camera: &str,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// What happened when an execution was asked for.

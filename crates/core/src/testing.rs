@@ -15,7 +15,8 @@ use crate::alert::Alert;
 use crate::contract::{
     BoundingBox, Event, ExecutionInput, Frame, Label, ObjectRef, Source, CONTRACT_VERSION,
 };
-use crate::ports::{Detector, Executions, Notifier, ObjectStore, PortError, Started};
+use crate::memory::{CameraMemory, Recollection, ALL_CAMERAS};
+use crate::ports::{AlertMemory, Detector, Executions, Notifier, ObjectStore, PortError, Started};
 
 fn poisoned<T>(_: T) -> PortError {
     PortError::Permanent("a test double's lock was poisoned".into())
@@ -122,6 +123,60 @@ impl Notifier for KeptAlerts {
         let mut kept = self.0.lock().map_err(poisoned)?;
         kept.push(alert.clone());
         Ok(format!("kept-{}", kept.len()))
+    }
+}
+
+/// The memory of alerts in memory, with the conditional writes of the
+/// real stores.
+#[derive(Default)]
+pub struct RememberedAlerts {
+    pub recollections: Mutex<Vec<Recollection>>,
+    pub snoozes: Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>,
+}
+
+impl AlertMemory for RememberedAlerts {
+    async fn recall(&self, camera: &str) -> Result<CameraMemory, PortError> {
+        let recollections = self.recollections.lock().map_err(poisoned)?;
+        let snoozes = self.snoozes.lock().map_err(poisoned)?;
+        Ok(CameraMemory {
+            recollections: recollections
+                .iter()
+                .filter(|r| r.camera == camera)
+                .cloned()
+                .collect(),
+            snoozed_until: [camera, ALL_CAMERAS]
+                .iter()
+                .filter_map(|name| snoozes.get(*name).copied())
+                .max(),
+        })
+    }
+
+    async fn remember(
+        &self,
+        recollection: &Recollection,
+        replaces: Option<u64>,
+    ) -> Result<bool, PortError> {
+        let mut recollections = self.recollections.lock().map_err(poisoned)?;
+        let same =
+            |r: &Recollection| r.camera == recollection.camera && r.label == recollection.label;
+        if recollections.iter().find(|r| same(r)).map(|r| r.revision) != replaces {
+            return Ok(false);
+        }
+        recollections.retain(|r| !same(r));
+        recollections.push(recollection.clone());
+        Ok(true)
+    }
+
+    async fn snooze(
+        &self,
+        camera: &str,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), PortError> {
+        self.snoozes
+            .lock()
+            .map_err(poisoned)?
+            .insert(camera.to_string(), until);
+        Ok(())
     }
 }
 

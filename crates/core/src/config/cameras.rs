@@ -66,6 +66,21 @@ impl Camera {
         if let Some(zones) = &self.ignore_zones {
             rules.ignore_zones = zones.clone();
         }
+        if let Some(zones) = &self.required_zones {
+            rules.required_zones = zones.clone();
+        }
+        if let Some(zone) = self.timezone {
+            rules.timezone = zone;
+        }
+        if let Some(windows) = &self.active {
+            rules.active = windows.clone();
+        }
+        if let Some(cooldown) = self.cooldown {
+            rules.cooldown = cooldown;
+        }
+        if let Some(stationary) = self.stationary {
+            rules.stationary = stationary;
+        }
         rules
     }
 }
@@ -103,10 +118,13 @@ min_confidence = 85
     fn camera_overrides_defaults_and_inherits_the_rest() {
         let config = Config::parse(FRONT_AND_DRIVE).unwrap();
         let front = config.rules_for("frontdoor");
-        assert_eq!(front.labels, vec!["person"]);
+        assert_eq!(front.labels, vec![WantedLabel::named("person")]);
         assert_eq!(front.min_confidence, Percent(70.0));
         let drive = config.rules_for("drive");
-        assert_eq!(drive.labels, vec!["person", "car"]);
+        assert_eq!(
+            drive.labels,
+            vec![WantedLabel::named("person"), WantedLabel::named("car")]
+        );
         assert_eq!(drive.min_confidence, Percent(85.0));
     }
 

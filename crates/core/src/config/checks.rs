@@ -4,7 +4,7 @@
 //! all reported at once.
 
 use super::locate::Locator;
-use super::{Camera, Config, ConfigError, Rules, Serve, UNKNOWN_CAMERA};
+use super::{Camera, Config, ConfigError, Rules, Serve, WantedLabel, UNKNOWN_CAMERA};
 
 impl Config {
     /// Every relation between keys that does not hold, each located;
@@ -121,11 +121,16 @@ fn check_box_areas(rules: &Rules, table: &str, at: &Locator<'_>, errors: &mut Ve
 }
 
 /// Each empty label is an error of its own, at its place in the list.
-fn check_labels(labels: &[String], table: &str, at: &Locator<'_>, errors: &mut Vec<ConfigError>) {
+fn check_labels(
+    labels: &[WantedLabel],
+    table: &str,
+    at: &Locator<'_>,
+    errors: &mut Vec<ConfigError>,
+) {
     for (position, _) in labels
         .iter()
         .enumerate()
-        .filter(|(_, l)| l.trim().is_empty())
+        .filter(|(_, wanted)| wanted.label.trim().is_empty())
     {
         let key = format!("{table}.labels[{position}]");
         let places = [key.clone(), format!("{table}.labels")];

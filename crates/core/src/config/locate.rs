@@ -209,7 +209,7 @@ mod tests {
         let err = one_error(text);
         assert_eq!(err.line, Some(14), "{err}");
         assert_eq!(err.key.as_deref(), Some("labels"));
-        assert!(err.message.contains("expected a string"), "{err}");
+        assert!(err.message.contains("expected a label name"), "{err}");
     }
 
     #[test]

@@ -29,9 +29,13 @@ use locate::Locator;
 pub use cameras::bare_address;
 pub use errors::{ConfigError, ConfigErrors, LoadError};
 pub use tables::{
-    Camera, ExtractSettings, Ingest, LocalAlerts, OnFail, Rules, Serve, Verdicts, Zone,
+    ActiveWindow, Camera, ExtractSettings, Ingest, LocalAlerts, OnFail, Rules, Serve, Stationary,
+    Verdicts, WantedLabel, Zone,
 };
-pub use values::{Bounded, Fraction, ListenAddress, MessageBytes, Percent, SenderPattern, WebUrl};
+pub use values::{
+    Bounded, ClockTime, Day, Fraction, ListenAddress, MessageBytes, Percent, SenderPattern, Span,
+    TimeZone, WebUrl,
+};
 
 /// Camera name used for e-mails that match no configured camera.
 pub const UNKNOWN_CAMERA: &str = "unknown";

@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::values::{
-    Bounded, Fraction, ListenAddress, MessageBytes, Percent, SenderPattern, WebUrl,
+    Bounded, ClockTime, Day, Fraction, ListenAddress, MessageBytes, Percent, SenderPattern, Span,
+    TimeZone, WebUrl,
 };
 
 /// `[alerts]`: the local runner's alert channels, besides the terminal.
@@ -66,7 +67,7 @@ pub struct Camera {
     pub subject: Option<String>,
     // The camera's own rules: each one present overrides `[defaults]`.
     #[serde(default)]
-    pub labels: Option<Vec<String>>,
+    pub labels: Option<Vec<WantedLabel>>,
     #[serde(default)]
     pub min_confidence: Option<Percent>,
     #[serde(default)]
@@ -75,6 +76,16 @@ pub struct Camera {
     pub max_box_area: Option<Fraction>,
     #[serde(default)]
     pub ignore_zones: Option<Vec<Zone>>,
+    #[serde(default)]
+    pub required_zones: Option<Vec<Zone>>,
+    #[serde(default)]
+    pub timezone: Option<TimeZone>,
+    #[serde(default)]
+    pub active: Option<Vec<ActiveWindow>>,
+    #[serde(default)]
+    pub cooldown: Option<Span>,
+    #[serde(default)]
+    pub stationary: Option<Stationary>,
 }
 
 /// The complete rules one camera is judged by.
@@ -82,9 +93,11 @@ pub struct Camera {
 #[serde(deny_unknown_fields, default)]
 pub struct Rules {
     /// Labels to alert on, case-insensitive; a label also matches through
-    /// Rekognition's parents (`Vehicle` matches a `Car`).
-    pub labels: Vec<String>,
-    /// Minimum confidence in percent.
+    /// Rekognition's parents (`Vehicle` matches a `Car`). An entry is a
+    /// name, or a table with its own confidence:
+    /// `{ label = "dog", min_confidence = 40 }`.
+    pub labels: Vec<WantedLabel>,
+    /// Minimum confidence in percent, for the labels that set none.
     pub min_confidence: Percent,
     /// Smallest box that counts, as a share of the picture (0 to 1): drops
     /// far-away specks.
@@ -93,41 +106,299 @@ pub struct Rules {
     /// spider walking over the lens.
     pub max_box_area: Fraction,
     /// Parts of the picture to ignore (a road, a neighbour's drive, the
-    /// timestamp overlay): a box whose centre is inside one does not count.
+    /// timestamp overlay): a box standing in one does not count.
     pub ignore_zones: Vec<Zone>,
+    /// When set, the only parts of the picture that count (the path to
+    /// the door): a box counts only when it stands in one of them.
+    pub required_zones: Vec<Zone>,
+    /// The zone `active` windows are read in, and alert times are written
+    /// in.
+    pub timezone: TimeZone,
+    /// When the camera may alert; empty means always. Outside every window
+    /// an e-mail is not analysed at all.
+    pub active: Vec<ActiveWindow>,
+    /// After an alert, how long the same camera keeps quiet about the same
+    /// label. `"0s"`, the default, means no cooldown.
+    pub cooldown: Span,
+    /// Objects that do not move (a parked car) alert once, not on every
+    /// motion e-mail.
+    pub stationary: Stationary,
 }
 
 impl Default for Rules {
-    /// Alert on people, cars and animals seen at 60 % or more.
+    /// Alert on people, cars and animals seen at 60 % or more, at any
+    /// hour, with parked objects alerting once.
     fn default() -> Self {
         Rules {
-            labels: vec!["person".into(), "car".into(), "animal".into()],
+            labels: ["person", "car", "animal"]
+                .into_iter()
+                .map(WantedLabel::named)
+                .collect(),
             min_confidence: Percent(60.0),
             min_box_area: Fraction(0.0),
             max_box_area: Fraction(1.0),
             ignore_zones: Vec::new(),
+            required_zones: Vec::new(),
+            timezone: TimeZone::default(),
+            active: Vec::new(),
+            cooldown: Span::from_secs(0),
+            stationary: Stationary::default(),
         }
     }
 }
 
-/// A rectangle of the picture, in fractions of its width and height.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+/// One entry of `labels`: a name, or a name with its own confidence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WantedLabel {
+    pub label: String,
+    /// Overrides the camera's `min_confidence` for this label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_confidence: Option<Percent>,
+}
+
+impl WantedLabel {
+    /// A label with the camera's confidence.
+    pub fn named(label: &str) -> WantedLabel {
+        WantedLabel {
+            label: label.to_string(),
+            min_confidence: None,
+        }
+    }
+}
+
+/// The table form of a [`WantedLabel`].
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Zone {
-    pub left: Fraction,
-    pub top: Fraction,
-    pub width: Fraction,
-    pub height: Fraction,
+struct WantedLabelTable {
+    label: String,
+    #[serde(default)]
+    min_confidence: Option<Percent>,
+}
+
+impl<'de> Deserialize<'de> for WantedLabel {
+    /// A string, or a table with `label` and `min_confidence`: a visitor
+    /// rather than an untagged enum, so that a mistake inside the table is
+    /// reported as itself and not as "no variant matched".
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entry;
+        impl<'de> serde::de::Visitor<'de> for Entry {
+            type Value = WantedLabel;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a label name such as \"person\", or a table such as { label = \"dog\", min_confidence = 40 }",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<WantedLabel, E> {
+                Ok(WantedLabel::named(name))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<WantedLabel, A::Error> {
+                let table = WantedLabelTable::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(map),
+                )?;
+                Ok(WantedLabel {
+                    label: table.label,
+                    min_confidence: table.min_confidence,
+                })
+            }
+        }
+        deserializer.deserialize_any(Entry)
+    }
+}
+
+/// A window of the week in which a camera may alert, in its time zone.
+///
+/// A window whose `to` is earlier than its `from` runs past midnight into
+/// the next day (`from = "22:00", to = "06:30"`); its `days` are the days
+/// it starts on.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActiveWindow {
+    /// The days the window starts on; every day when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<Vec<Day>>,
+    pub from: ClockTime,
+    pub to: ClockTime,
+}
+
+/// `stationary`: how an object that has not moved since the last alert
+/// about it is recognised.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Stationary {
+    /// How much a box must overlap a remembered one (intersection over
+    /// union, 0 to 1) to be the same object standing still.
+    pub iou: Fraction,
+    /// How long an object unseen is remembered; seeing it again starts the
+    /// window anew, so a car parked for a week stays quiet. `"0s"` turns
+    /// the suppression off.
+    pub window: Span,
+}
+
+impl Default for Stationary {
+    fn default() -> Self {
+        Stationary {
+            iou: Fraction(0.6),
+            window: Span::from_secs(2 * 3600),
+        }
+    }
+}
+
+/// A part of the picture, in fractions of its width and height: a
+/// rectangle, or a polygon of at least three points.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(try_from = "ZoneTable", into = "ZoneTable")]
+pub enum Zone {
+    Rectangle {
+        left: Fraction,
+        top: Fraction,
+        width: Fraction,
+        height: Fraction,
+    },
+    /// Corners in order, `[x, y]` each; the last joins the first.
+    Polygon(Vec<[Fraction; 2]>),
+}
+
+/// How a zone is written: the four keys of a rectangle, or `points`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneTable {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    left: Option<Fraction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    top: Option<Fraction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    width: Option<Fraction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    height: Option<Fraction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    points: Option<Vec<[Fraction; 2]>>,
+}
+
+impl TryFrom<ZoneTable> for Zone {
+    type Error = String;
+    fn try_from(table: ZoneTable) -> Result<Self, Self::Error> {
+        let forms = "write a rectangle { left = 0.0, top = 0.0, width = 0.5, height = 0.2 } or a polygon { points = [[0.1, 0.9], [0.5, 0.4], [0.9, 0.9]] }, in fractions of the picture";
+        match table {
+            ZoneTable {
+                left: Some(left),
+                top: Some(top),
+                width: Some(width),
+                height: Some(height),
+                points: None,
+            } => Ok(Zone::Rectangle {
+                left,
+                top,
+                width,
+                height,
+            }),
+            ZoneTable {
+                left: None,
+                top: None,
+                width: None,
+                height: None,
+                points: Some(points),
+            } => {
+                if points.len() < 3 {
+                    Err(format!(
+                        "a polygon needs at least 3 points to enclose anything, this one has {}: {forms}",
+                        points.len()
+                    ))
+                } else {
+                    Ok(Zone::Polygon(points))
+                }
+            }
+            ZoneTable {
+                points: Some(_), ..
+            } => Err(format!(
+                "a zone is either a rectangle or a polygon, not both: {forms}"
+            )),
+            _ => Err(format!(
+                "a rectangle needs all of left, top, width and height: {forms}"
+            )),
+        }
+    }
+}
+
+impl From<Zone> for ZoneTable {
+    fn from(zone: Zone) -> ZoneTable {
+        match zone {
+            Zone::Rectangle {
+                left,
+                top,
+                width,
+                height,
+            } => ZoneTable {
+                left: Some(left),
+                top: Some(top),
+                width: Some(width),
+                height: Some(height),
+                points: None,
+            },
+            Zone::Polygon(points) => ZoneTable {
+                points: Some(points),
+                ..ZoneTable::default()
+            },
+        }
+    }
 }
 
 impl Zone {
-    /// True when the point (x, y), in fractions of the picture, is inside.
-    pub fn contains(&self, x: f32, y: f32) -> bool {
-        x >= self.left.0
-            && x <= self.left.0 + self.width.0
-            && y >= self.top.0
-            && y <= self.top.0 + self.height.0
+    /// A rectangle, from plain numbers (for code and tests; the file's
+    /// values are checked as they are read).
+    pub fn rectangle(left: f32, top: f32, width: f32, height: f32) -> Zone {
+        Zone::Rectangle {
+            left: Fraction(left),
+            top: Fraction(top),
+            width: Fraction(width),
+            height: Fraction(height),
+        }
     }
+
+    /// True when the point (x, y), in fractions of the picture, is inside
+    /// (or on the edge).
+    pub fn contains(&self, x: f32, y: f32) -> bool {
+        match self {
+            Zone::Rectangle {
+                left,
+                top,
+                width,
+                height,
+            } => x >= left.0 && x <= left.0 + width.0 && y >= top.0 && y <= top.0 + height.0,
+            Zone::Polygon(points) => polygon_contains(points, x, y),
+        }
+    }
+}
+
+/// Even-odd rule: a ray from the point crosses the edges an odd number of
+/// times when it is inside. A point on an edge counts as inside.
+fn polygon_contains(points: &[[Fraction; 2]], x: f32, y: f32) -> bool {
+    let corner = |i: usize| {
+        let [px, py] = points[i % points.len()];
+        (px.0, py.0)
+    };
+    let mut inside = false;
+    for i in 0..points.len() {
+        let ((x1, y1), (x2, y2)) = (corner(i), corner(i + 1));
+        if on_segment((x1, y1), (x2, y2), (x, y)) {
+            return true;
+        }
+        if (y1 > y) != (y2 > y) && x < x1 + (y - y1) * (x2 - x1) / (y2 - y1) {
+            inside = !inside;
+        }
+    }
+    inside
+}
+
+fn on_segment(a: (f32, f32), b: (f32, f32), p: (f32, f32)) -> bool {
+    let cross = (b.0 - a.0) * (p.1 - a.1) - (b.1 - a.1) * (p.0 - a.0);
+    cross.abs() <= 1e-6
+        && p.0 >= a.0.min(b.0) - 1e-6
+        && p.0 <= a.0.max(b.0) + 1e-6
+        && p.1 >= a.1.min(b.1) - 1e-6
+        && p.1 <= a.1.max(b.1) + 1e-6
 }
 
 /// How pictures are taken out of an e-mail (`[extract]`).
@@ -233,8 +504,89 @@ mod tests {
     #[test]
     fn empty_file_means_people_cars_and_animals_at_sixty_percent() {
         let config = Config::parse("").unwrap();
-        assert_eq!(config.defaults.labels, vec!["person", "car", "animal"]);
+        let labels: Vec<_> = config.defaults.labels.iter().map(|l| &l.label).collect();
+        assert_eq!(labels, ["person", "car", "animal"]);
+        assert_eq!(config.defaults.cooldown, Span::from_secs(0));
+        assert_eq!(config.defaults.stationary.window, Span::from_secs(7200));
+        assert!(config.defaults.active.is_empty());
         assert_eq!(config.defaults.min_confidence, Percent(60.0));
+    }
+
+    #[test]
+    fn a_label_may_carry_its_own_confidence() {
+        let text = "[defaults]\nlabels = [\"person\", { label = \"dog\", min_confidence = 40 }]\n";
+        let labels = Config::parse(text).unwrap().defaults.labels;
+        assert_eq!(labels[0], WantedLabel::named("person"));
+        assert_eq!(labels[1].label, "dog");
+        assert_eq!(labels[1].min_confidence, Some(Percent(40.0)));
+        let err = one_error("[defaults]\nlabels = [{ label = \"dog\", confidence = 40 }]\n");
+        assert_eq!(err.line, Some(2), "{err}");
+        assert!(err.message.contains("confidence"), "{err}");
+    }
+
+    #[test]
+    fn zones_are_rectangles_or_polygons() {
+        let text = "[defaults]\nignore_zones = [{ left = 0.0, top = 0.0, width = 1.0, height = 0.1 }]\nrequired_zones = [{ points = [[0.2, 1.0], [0.5, 0.4], [0.8, 1.0]] }]\n";
+        let rules = Config::parse(text).unwrap().defaults;
+        assert_eq!(rules.ignore_zones, [Zone::rectangle(0.0, 0.0, 1.0, 0.1)]);
+        assert!(matches!(&rules.required_zones[0], Zone::Polygon(points) if points.len() == 3));
+    }
+
+    #[test]
+    fn an_unclosed_polygon_is_refused_with_both_forms() {
+        let err =
+            one_error("[defaults]\n\nrequired_zones = [{ points = [[0.2, 1.0], [0.5, 0.4]] }]\n");
+        assert_eq!(err.line, Some(3), "{err}");
+        assert!(err.message.contains("at least 3 points"), "{err}");
+        let err = one_error("[defaults]\nignore_zones = [{ left = 0.1, top = 0.1 }]\n");
+        assert!(
+            err.message.contains("all of left, top, width and height"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_point_is_in_a_polygon_by_the_even_odd_rule() {
+        // A triangle with its base along the bottom of the picture.
+        let triangle = Zone::Polygon(vec![
+            [Fraction(0.2), Fraction(1.0)],
+            [Fraction(0.5), Fraction(0.4)],
+            [Fraction(0.8), Fraction(1.0)],
+        ]);
+        assert!(triangle.contains(0.5, 0.9));
+        assert!(triangle.contains(0.5, 0.4), "a corner is on the edge");
+        assert!(triangle.contains(0.35, 0.7), "a point of an edge");
+        assert!(!triangle.contains(0.25, 0.5));
+        assert!(!triangle.contains(0.9, 0.95));
+        // A concave L: the notch is outside.
+        let l_shape = Zone::Polygon(
+            [
+                [0.0, 0.0],
+                [0.2, 0.0],
+                [0.2, 0.8],
+                [1.0, 0.8],
+                [1.0, 1.0],
+                [0.0, 1.0],
+            ]
+            .map(|[x, y]| [Fraction(x), Fraction(y)])
+            .to_vec(),
+        );
+        assert!(l_shape.contains(0.1, 0.5));
+        assert!(l_shape.contains(0.6, 0.9));
+        assert!(!l_shape.contains(0.6, 0.5));
+    }
+
+    #[test]
+    fn schedules_cooldown_and_stationary_are_read() {
+        let text = "[defaults]\ntimezone = \"Europe/Rome\"\nactive = [{ days = [\"mon\", \"Fri\"], from = \"22:00\", to = \"06:30\" }]\ncooldown = \"10m\"\nstationary = { iou = 0.5, window = \"3h\" }\n";
+        let rules = Config::parse(text).unwrap().defaults;
+        assert_eq!(rules.cooldown, Span::from_secs(600));
+        assert_eq!(rules.active[0].from.minutes, 22 * 60);
+        assert_eq!(rules.active[0].days.as_ref().map(Vec::len), Some(2));
+        assert_eq!(rules.stationary.iou, Fraction(0.5));
+        assert_eq!(rules.stationary.window, Span::from_secs(3 * 3600));
+        let err = one_error("[defaults]\ncooldown = \"10\"\n");
+        assert!(err.message.contains("without a unit"), "{err}");
     }
 
     #[test]

@@ -229,6 +229,175 @@ impl From<MessageBytes> for i64 {
     }
 }
 
+/// A length of time written with its unit: `"90s"`, `"10m"`, `"2h"`, or
+/// several parts such as `"1h30m"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Span(pub std::time::Duration);
+
+impl Span {
+    /// The longest span accepted: a year covers any cooldown or memory.
+    const MAX_SECONDS: u64 = 366 * 24 * 3600;
+
+    pub fn from_secs(seconds: u64) -> Span {
+        Span(std::time::Duration::from_secs(seconds))
+    }
+
+    /// Whole seconds.
+    pub fn seconds(self) -> u64 {
+        self.0.as_secs()
+    }
+}
+
+impl TryFrom<String> for Span {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        let hint =
+            "write a number with a unit, s, m or h, such as \"90s\", \"10m\", \"2h\" or \"1h30m\"";
+        let mut seconds: u64 = 0;
+        let mut digits = String::new();
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Err(format!("`{text}` is not a length of time: {hint}"));
+        }
+        for c in trimmed.chars() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            let unit = match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                _ => return Err(format!("`{text}` is not a length of time: {hint}")),
+            };
+            let count: u64 = digits
+                .parse()
+                .map_err(|_| format!("`{text}` is not a length of time: {hint}"))?;
+            digits.clear();
+            seconds = count
+                .checked_mul(unit)
+                .and_then(|part| seconds.checked_add(part))
+                .unwrap_or(u64::MAX);
+        }
+        if !digits.is_empty() {
+            return Err(format!("`{text}` has a number without a unit: {hint}"));
+        }
+        if seconds > Span::MAX_SECONDS {
+            return Err(format!("`{text}` is longer than a year: {hint}"));
+        }
+        Ok(Span::from_secs(seconds))
+    }
+}
+
+impl From<Span> for String {
+    fn from(span: Span) -> String {
+        let seconds = span.seconds();
+        match (seconds / 3600, seconds % 3600 / 60, seconds % 60) {
+            (0, 0, s) => format!("{s}s"),
+            (h, m, 0) if h > 0 && m == 0 => format!("{h}h"),
+            (0, m, 0) => format!("{m}m"),
+            (h, m, s) => format!("{h}h{m}m{s}s"),
+        }
+    }
+}
+
+/// An IANA time zone name, such as `"Europe/Rome"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TimeZone(pub chrono_tz::Tz);
+
+impl Default for TimeZone {
+    fn default() -> Self {
+        TimeZone(chrono_tz::UTC)
+    }
+}
+
+impl TryFrom<String> for TimeZone {
+    type Error = String;
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        name.trim().parse().map(TimeZone).map_err(|_| {
+            format!("`{name}` is not a time zone: write an IANA name such as \"Europe/Rome\", \"America/New_York\" or \"UTC\" (the names are case-sensitive)")
+        })
+    }
+}
+
+impl From<TimeZone> for String {
+    fn from(zone: TimeZone) -> String {
+        zone.0.name().to_string()
+    }
+}
+
+/// A time of day, `"HH:MM"` on a 24-hour clock; `"24:00"` is the end of
+/// the day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ClockTime {
+    /// Minutes since midnight, 0 to 1440.
+    pub minutes: u16,
+}
+
+impl TryFrom<String> for ClockTime {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        let refuse = || {
+            format!("`{text}` is not a time of day: write HH:MM on a 24-hour clock, from \"00:00\" to \"24:00\", such as \"06:30\" or \"22:00\"")
+        };
+        let (hours, minutes) = text.trim().split_once(':').ok_or_else(refuse)?;
+        let all_digits = |part: &str| part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit());
+        if !all_digits(hours) || !all_digits(minutes) {
+            return Err(refuse());
+        }
+        let hours: u16 = hours.parse().map_err(|_| refuse())?;
+        let minutes: u16 = minutes.parse().map_err(|_| refuse())?;
+        if minutes > 59 || hours > 24 || (hours == 24 && minutes > 0) {
+            return Err(refuse());
+        }
+        Ok(ClockTime {
+            minutes: hours * 60 + minutes,
+        })
+    }
+}
+
+impl From<ClockTime> for String {
+    fn from(time: ClockTime) -> String {
+        format!("{:02}:{:02}", time.minutes / 60, time.minutes % 60)
+    }
+}
+
+/// A day of the week, written by its first three letters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Day(pub chrono::Weekday);
+
+impl TryFrom<String> for Day {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        use chrono::Weekday::*;
+        let day = match text.trim().to_ascii_lowercase().as_str() {
+            "mon" => Mon,
+            "tue" => Tue,
+            "wed" => Wed,
+            "thu" => Thu,
+            "fri" => Fri,
+            "sat" => Sat,
+            "sun" => Sun,
+            _ => {
+                return Err(format!(
+                "`{text}` is not a day: write one of \"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\""
+            ))
+            }
+        };
+        Ok(Day(day))
+    }
+}
+
+impl From<Day> for String {
+    fn from(day: Day) -> String {
+        day.0.to_string().to_ascii_lowercase()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::config::*;
@@ -291,6 +460,48 @@ mod tests {
         assert_eq!(err.line, Some(2));
         assert_eq!(err.key.as_deref(), Some("max_message_bytes"));
         assert!(err.message.contains("40 MiB"), "{err}");
+    }
+
+    #[test]
+    fn spans_are_read_with_their_units() {
+        let span = |text: &str| Span::try_from(text.to_string()).map(Span::seconds);
+        assert_eq!(span("90s"), Ok(90));
+        assert_eq!(span("10m"), Ok(600));
+        assert_eq!(span("2h"), Ok(7200));
+        assert_eq!(span("1h30m"), Ok(5400));
+        assert_eq!(span(" 0s "), Ok(0));
+        for wrong in ["", "10", "m", "10 m", "1.5h", "2d", "-5m", "999999h"] {
+            assert!(span(wrong).is_err(), "{wrong} accepted");
+        }
+        assert_eq!(String::from(Span::from_secs(5400)), "1h30m0s");
+        assert_eq!(String::from(Span::from_secs(600)), "10m");
+    }
+
+    #[test]
+    fn a_window_like_25_00_is_refused_with_the_valid_form() {
+        let text = "[defaults]\nactive = [{ from = \"25:00\", to = \"06:00\" }]\n";
+        let err = one_error(text);
+        assert_eq!(err.line, Some(2));
+        assert!(err.message.contains("HH:MM on a 24-hour clock"), "{err}");
+        for good in ["00:00", "06:30", "23:59", "24:00"] {
+            assert!(ClockTime::try_from(good.to_string()).is_ok(), "{good}");
+        }
+        for wrong in ["6:30", "24:01", "12:60", "noon", "12-30"] {
+            assert!(ClockTime::try_from(wrong.to_string()).is_err(), "{wrong}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_time_zone_names_the_form_of_a_right_one() {
+        let err = one_error("[defaults]\ntimezone = \"Europe/Roma\"\n");
+        assert_eq!(err.line, Some(2));
+        assert_eq!(err.key.as_deref(), Some("timezone"));
+        assert!(
+            err.message.contains("IANA name such as \"Europe/Rome\""),
+            "{err}"
+        );
+        let config = Config::parse("[defaults]\ntimezone = \"Europe/Rome\"\n").unwrap();
+        assert_eq!(config.defaults.timezone.0, chrono_tz::Europe::Rome);
     }
 
     #[test]

@@ -1,21 +1,33 @@
-//! detect-labels: what is in one frame, and does it match the camera's rules.
+//! detect-labels: what is in one frame, does it match the camera's rules,
+//! and is it news, given the memory of the camera's recent alerts.
 
-use super::StageError;
+use chrono::{DateTime, Utc};
+
+use super::{StageError, StageErrorKind};
 use crate::config::Config;
 use crate::contract::{Analysis, Detection, FrameToAnalyse};
-use crate::ports::Detector;
+use crate::memory;
+use crate::ports::{AlertMemory, Detector};
 use crate::rules;
 
-/// Asks the detector about one frame and judges its labels by the camera's
-/// rules.
+/// How often a judgement is made again after another execution of the
+/// same camera changed the memory under it. Each round reads what that
+/// one wrote, so a second round normally settles it.
+const MAX_JUDGEMENTS: usize = 5;
+
+/// Asks the detector about one frame, judges its labels by the camera's
+/// rules, then by what it alerted on recently (cooldowns, objects that
+/// have not moved), and claims the alert in the memory.
 pub async fn detect_labels(
     input: &FrameToAnalyse,
     config: &Config,
     detector: &impl Detector,
+    alerts: &impl AlertMemory,
 ) -> Result<Analysis, StageError> {
     let rules = config.rules_for(&input.camera);
+    let received_at = received_at(&input.received_at)?;
     let labels = detector
-        .detect(&input.frame, rules.min_confidence.0)
+        .detect(&input.frame, rules::detector_threshold(&rules))
         .await
         .map_err(|err| {
             StageError::from_port(
@@ -26,7 +38,17 @@ pub async fn detect_labels(
                 err,
             )
         })?;
-    let matches = rules::evaluate(&rules, input.frame_index, &labels);
+    let evaluation = rules::evaluate(&rules, input.frame_index, &labels);
+    let mut why = evaluation.rejected;
+    let mut matches = Vec::new();
+    if evaluation.matches.is_empty() && why.is_empty() {
+        why.push(nothing_wanted(&labels));
+    } else if !evaluation.matches.is_empty() {
+        let judgement =
+            judge_and_claim(input, &rules, received_at, &evaluation.matches, alerts).await?;
+        why.extend(judgement.silenced);
+        matches = judgement.alerting;
+    }
     Ok(Analysis {
         alert: !matches.is_empty(),
         detection: Detection {
@@ -34,5 +56,147 @@ pub async fn detect_labels(
             labels,
         },
         matches,
+        why,
     })
+}
+
+/// Judges the matches against the memory and writes what the judgement
+/// asks; when another execution claimed a label in between, reads the
+/// memory again and judges anew.
+async fn judge_and_claim(
+    input: &FrameToAnalyse,
+    rules: &crate::config::Rules,
+    at: DateTime<Utc>,
+    found: &[rules::Found],
+    alerts: &impl AlertMemory,
+) -> Result<memory::Judgement, StageError> {
+    let remembering = |err| StageError::from_port("reading the memory of alerts", err);
+    for _ in 0..MAX_JUDGEMENTS {
+        let remembered = alerts.recall(&input.camera).await.map_err(remembering)?;
+        let judgement = memory::judge(rules, &remembered, &input.camera, &input.event, at, found);
+        let mut all_claimed = true;
+        for write in &judgement.writes {
+            let kept = alerts
+                .remember(&write.recollection, write.replaces)
+                .await
+                .map_err(|err| StageError::from_port("remembering the alert", err))?;
+            // A refresh that lost only means another sighting refreshed it.
+            all_claimed &= kept || !write.claims_alert;
+        }
+        if all_claimed {
+            return Ok(judgement);
+        }
+    }
+    Err(StageError::new(
+        StageErrorKind::Transient,
+        format!(
+            "the memory of camera {}'s alerts kept changing during {MAX_JUDGEMENTS} judgements",
+            input.camera
+        ),
+    ))
+}
+
+/// The reason given when no label the camera wants was seen at all.
+fn nothing_wanted(labels: &[crate::contract::Label]) -> String {
+    if labels.is_empty() {
+        return "nothing seen".to_string();
+    }
+    let seen: Vec<&str> = labels.iter().take(8).map(|l| l.name.as_str()).collect();
+    format!(
+        "nothing the camera alerts on was seen (seen: {})",
+        seen.join(", ")
+    )
+}
+
+/// The time an e-mail was received, from the contract's RFC 3339 text.
+pub(crate) fn received_at(text: &str) -> Result<DateTime<Utc>, StageError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|err| {
+            StageError::new(
+                StageErrorKind::InvalidInput,
+                format!("receivedAt `{text}` is not an RFC 3339 time: {err}"),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::Frame;
+    use crate::testing::{RememberedAlerts, ScriptedDetector};
+
+    fn frame_of(camera: &str, event: &str, received_at: &str) -> FrameToAnalyse {
+        FrameToAnalyse {
+            camera: camera.into(),
+            event: event.into(),
+            received_at: received_at.into(),
+            frame_index: 0,
+            frame: Frame {
+                bucket: "b".into(),
+                key: format!("frames/{event}/0.jpg"),
+                content_type: "image/jpeg".into(),
+                width: 640,
+                height: 480,
+                size: 1,
+                sha256: String::new(),
+                filename: "snap.jpg".into(),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn two_executions_of_one_camera_judged_together_give_one_alert() {
+        let config = Config::parse("").unwrap();
+        let detector = ScriptedDetector::new(vec![("snap.jpg", "Person", 95.0)]);
+        let alerts = RememberedAlerts::default();
+        let first = frame_of("door", "e1", "2026-12-01T08:00:00Z");
+        let second = frame_of("door", "e2", "2026-12-01T08:00:01Z");
+        let (a, b) = tokio::join!(
+            detect_labels(&first, &config, &detector, &alerts),
+            detect_labels(&second, &config, &detector, &alerts),
+        );
+        let alerted = [a.unwrap(), b.unwrap()];
+        assert_eq!(alerted.iter().filter(|analysis| analysis.alert).count(), 1);
+        let silenced = alerted.iter().find(|analysis| !analysis.alert).unwrap();
+        assert!(
+            silenced.why[0].starts_with("person: stationary"),
+            "{:?}",
+            silenced.why
+        );
+    }
+
+    #[tokio::test]
+    async fn a_frame_with_nothing_wanted_says_what_was_seen() {
+        let config = Config::parse("[defaults]\nlabels = [\"person\"]\n").unwrap();
+        let detector = ScriptedDetector::new(vec![("snap.jpg", "Cat", 95.0)]);
+        let analysis = detect_labels(
+            &frame_of("door", "e1", "2026-12-01T08:00:00Z"),
+            &config,
+            &detector,
+            &RememberedAlerts::default(),
+        )
+        .await
+        .unwrap();
+        assert!(!analysis.alert);
+        assert_eq!(
+            analysis.why,
+            ["nothing the camera alerts on was seen (seen: Cat)"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_receive_time_that_is_not_rfc_3339_is_invalid_input() {
+        let config = Config::parse("").unwrap();
+        let detector = ScriptedDetector::new(vec![]);
+        let err = detect_labels(
+            &frame_of("door", "e1", "yesterday"),
+            &config,
+            &detector,
+            &RememberedAlerts::default(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind, StageErrorKind::InvalidInput);
+    }
 }

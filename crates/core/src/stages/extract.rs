@@ -4,20 +4,45 @@ use super::ingest::admission::check_size;
 use super::{StageError, StageErrorKind};
 use crate::config::Config;
 use crate::contract::{ExecutionInput, Extracted, Frame, ObjectRef, CONTRACT_VERSION};
+use crate::memory;
 use crate::mime;
-use crate::ports::ObjectStore;
+use crate::ports::{AlertMemory, ObjectStore};
 
-/// Reads the message, identifies its camera, stores each picture worth
-/// analysing as a frame under `frames/<event id>/` and returns them. Which
-/// pictures (duplicates dropped, at most `max_frames`) is decided by
+/// Identifies the message's camera and, when the camera may alert at the
+/// time the message was received, reads the message, stores each picture
+/// worth analysing as a frame under `frames/<event id>/` and returns them.
+/// Which pictures (duplicates dropped, at most `max_frames`) is decided by
 /// [`mime::extract_pictures`] with the `[extract]` settings, exactly as
 /// `ipcam extract` decides.
+///
+/// A camera snoozed, in its quiet hours, or with every label cooling down
+/// cannot alert: its e-mail is held, with the reason, before anything is
+/// read, stored or analysed.
 pub async fn extract_attachments(
     input: ExecutionInput,
     config: &Config,
     store: &impl ObjectStore,
+    alerts: &impl AlertMemory,
 ) -> Result<Extracted, StageError> {
     let event = input.event;
+    let camera = config
+        .identify_camera(event.from.as_deref(), &event.to, event.subject.as_deref())
+        .to_string();
+    let received_at = super::detect::received_at(&event.received_at)?;
+    let remembered = alerts
+        .recall(&camera)
+        .await
+        .map_err(|err| StageError::from_port("reading the memory of alerts", err))?;
+    if let Some(reason) = memory::hold(&config.rules_for(&camera), &remembered, received_at) {
+        return Ok(Extracted {
+            version: CONTRACT_VERSION,
+            event,
+            camera,
+            frames: Vec::new(),
+            skipped: Vec::new(),
+            hold: Some(reason),
+        });
+    }
     let raw = store.get(&event.message).await.map_err(|err| {
         StageError::from_port(
             &format!("reading the message {}", store.locate(&event.message)),
@@ -38,9 +63,6 @@ pub async fn extract_attachments(
             StageError::new(StageErrorKind::Failed, format!("extraction stopped: {err}"))
         })?
         .map_err(|err| StageError::new(StageErrorKind::InvalidInput, err.to_string()))?;
-    let camera = config
-        .identify_camera(event.from.as_deref(), &event.to, event.subject.as_deref())
-        .to_string();
 
     let mut frames = Vec::new();
     for picture in extraction.pictures {
@@ -75,13 +97,14 @@ pub async fn extract_attachments(
         camera,
         frames,
         skipped: extraction.skipped,
+        hold: None,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{execution_input, MemoryStore};
+    use crate::testing::{execution_input, MemoryStore, RememberedAlerts};
     use sha2::{Digest, Sha256};
 
     /// A store holding one fixture message, and the execution input that
@@ -107,7 +130,9 @@ mod tests {
     async fn burst_is_stored_once_per_scene_with_the_digest_of_the_stored_bytes() {
         let (store, input) = store_with("burst_of_four_two_near_duplicates.eml");
         let config = Config::parse("").unwrap();
-        let extracted = extract_attachments(input, &config, &store).await.unwrap();
+        let extracted = extract_attachments(input, &config, &store, &RememberedAlerts::default())
+            .await
+            .unwrap();
         let keys: Vec<_> = extracted.frames.iter().map(|f| f.key.as_str()).collect();
         assert_eq!(keys, ["frames/evt-1/0.jpg", "frames/evt-1/1.jpg"]);
         for frame in &extracted.frames {
@@ -128,7 +153,9 @@ mod tests {
     async fn frame_cap_comes_from_the_extract_table() {
         let (store, input) = store_with("twelve_distinct_frames_over_the_cap.eml");
         let config = Config::parse("[extract]\nmax_frames = 2\n").unwrap();
-        let extracted = extract_attachments(input, &config, &store).await.unwrap();
+        let extracted = extract_attachments(input, &config, &store, &RememberedAlerts::default())
+            .await
+            .unwrap();
         assert_eq!(extracted.frames.len(), 2);
     }
 
@@ -141,10 +168,51 @@ mod tests {
             .put(&input.event.message, big, "message/rfc822")
             .await
             .unwrap();
-        let err = extract_attachments(input, &config, &store)
+        let err = extract_attachments(input, &config, &store, &RememberedAlerts::default())
             .await
             .unwrap_err();
         assert_eq!(err.kind, StageErrorKind::InvalidInput);
         assert!(err.message.contains("max_message_bytes"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_snoozed_or_quiet_camera_is_held_before_its_message_is_read() {
+        let (store, input) = store_with("burst_of_four_two_near_duplicates.eml");
+        // Nights only; the input was received at 10:00 UTC.
+        let config =
+            Config::parse("[defaults]\nactive = [{ from = \"22:00\", to = \"06:00\" }]\n").unwrap();
+        let extracted =
+            extract_attachments(input.clone(), &config, &store, &RememberedAlerts::default())
+                .await
+                .unwrap();
+        assert!(extracted.frames.is_empty());
+        let hold = extracted.hold.unwrap_or_default();
+        assert!(
+            hold.starts_with("quiet hours: Sun 29 Nov 2026, 10:00:00 UTC"),
+            "{hold}"
+        );
+
+        let alerts = RememberedAlerts::default();
+        alerts
+            .snooze(
+                crate::memory::ALL_CAMERAS,
+                "2026-11-29T12:00:00Z".parse().unwrap(),
+            )
+            .await
+            .unwrap();
+        let anytime = Config::parse("").unwrap();
+        let extracted = extract_attachments(input, &anytime, &store, &alerts)
+            .await
+            .unwrap();
+        assert_eq!(
+            extracted.hold.as_deref(),
+            Some("snoozed until Sun 29 Nov 2026, 12:00:00 UTC")
+        );
+        // Nothing was stored: the message was never read.
+        let frame = ObjectRef {
+            bucket: "mail".into(),
+            key: "frames/evt-1/0.jpg".into(),
+        };
+        assert!(store.get(&frame).await.is_err());
     }
 }

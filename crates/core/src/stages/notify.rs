@@ -140,6 +140,7 @@ mod tests {
                     }],
                 }],
                 alert: true,
+                why: vec![],
             },
         }
     }
