@@ -45,9 +45,7 @@ pub fn annotate(image_bytes: &[u8], matches: &[Match]) -> Result<Vec<u8>, Annota
     let mut picture = image::load_from_memory(image_bytes)
         .map_err(|error| AnnotateError::NotAPicture(error.to_string()))?
         .into_rgb8();
-    let shorter_side = picture.width().min(picture.height());
-    let thickness = (shorter_side / 240).max(2);
-    let text_scale = (shorter_side / 240).max(1);
+    let (thickness, text_scale) = sizes_for(picture.width(), picture.height());
     for found in matches {
         let colour = Rgb(PALETTE[palette_index(&found.label)]);
         for bounding_box in &found.boxes {
@@ -66,6 +64,29 @@ pub fn annotate(image_bytes: &[u8], matches: &[Match]) -> Result<Vec<u8>, Annota
         .encode_image(&picture)
         .map_err(|error| AnnotateError::Encode(error.to_string()))?;
     Ok(jpeg)
+}
+
+/// Pixels of the picture's shorter side per pixel of line width. A phone
+/// shows a landscape snapshot about 390 points wide, a 1280×720 one at
+/// about a third of its size: its 7 px lines are 2 points there.
+const SHORTER_SIDE_PER_LINE_PIXEL: u32 = 100;
+
+/// Pixels of the picture's shorter side per pixel of a letter's stroke (a
+/// letter is 7 strokes high). On a phone, a 1280×720 snapshot's 35 px
+/// letters are about 10 points high, near the capitals of the phone's own
+/// text.
+const SHORTER_SIDE_PER_FONT_PIXEL: u32 = 140;
+
+/// The line width and the letters' scale for a `width`×`height` picture:
+/// in proportion to its shorter side, so that boxes and captions look the
+/// same on a phone whatever the camera's resolution, and never thinner
+/// than 2 px lines and 5×7 px letters.
+fn sizes_for(width: u32, height: u32) -> (u32, u32) {
+    let shorter_side = width.min(height);
+    (
+        (shorter_side / SHORTER_SIDE_PER_LINE_PIXEL).max(2),
+        (shorter_side / SHORTER_SIDE_PER_FONT_PIXEL).max(1),
+    )
 }
 
 /// The same label always gets the same colour.
@@ -267,7 +288,11 @@ mod tests {
 
     /// A plain grey snapshot, as PNG so that the input itself is exact.
     fn grey_snapshot() -> Vec<u8> {
-        let picture = RgbImage::from_pixel(WIDTH, HEIGHT, GREY);
+        grey_snapshot_of(WIDTH, HEIGHT)
+    }
+
+    fn grey_snapshot_of(width: u32, height: u32) -> Vec<u8> {
+        let picture = RgbImage::from_pixel(width, height, GREY);
         let mut png = Vec::new();
         picture
             .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
@@ -353,6 +378,79 @@ mod tests {
             is_grey(annotated.get_pixel(160, 105)),
             "nothing above the band"
         );
+    }
+
+    /// How many pixels in a row, from `(x, y)` on in steps of `(dx, dy)`,
+    /// are not grey: the width of a line crossed there.
+    fn painted_run(picture: &RgbImage, (x, y): (u32, u32), (dx, dy): (i64, i64)) -> u32 {
+        let (mut x, mut y) = (i64::from(x), i64::from(y));
+        let mut run = 0;
+        while x >= 0
+            && y >= 0
+            && x < i64::from(picture.width())
+            && y < i64::from(picture.height())
+            && !is_grey(picture.get_pixel(x as u32, y as u32))
+        {
+            run += 1;
+            x += dx;
+            y += dy;
+        }
+        run
+    }
+
+    /// The number of rows of the caption band, above a box whose top-left
+    /// corner is `(left, top)`, that have white text in them.
+    fn text_height(picture: &RgbImage, (left, top): (u32, u32)) -> u32 {
+        let band_height = painted_run(picture, (left, top - 1), (0, -1));
+        (top - band_height..top)
+            .filter(|&y| {
+                (left..picture.width()).any(|x| picture.get_pixel(x, y).0.iter().all(|&c| c > 200))
+            })
+            .count() as u32
+    }
+
+    /// A phone shows a landscape snapshot about 390 points wide: a
+    /// 1280×720 one at about a third of its size, a 1920×1080 one at a
+    /// fifth. Lines of 2 points and letters of 10 points stay visible there.
+    #[test]
+    fn lines_and_letters_grow_with_the_picture_to_be_seen_on_a_phone() {
+        for (width, height, least_line, least_letters) in [(1280, 720, 6, 30), (1920, 1080, 9, 45)]
+        {
+            let annotated = decode(
+                &annotate(
+                    &grey_snapshot_of(width, height),
+                    &[person_at(0.25, 0.5, 0.5, 0.25)],
+                )
+                .unwrap(),
+            );
+            let (left, top) = (width / 4, height / 2);
+            let bottom = height * 3 / 4;
+            let across_top = painted_run(&annotated, (width / 2, top), (0, 1));
+            let across_left = painted_run(&annotated, (left, (top + bottom) / 2), (1, 0));
+            let across_right =
+                painted_run(&annotated, (width * 3 / 4, (top + bottom) / 2), (-1, 0));
+            for line in [across_top, across_left, across_right] {
+                assert!(
+                    (least_line..least_line * 2).contains(&line),
+                    "{width}×{height}: a line {line} px wide, not {least_line} to {}",
+                    least_line * 2 - 1
+                );
+            }
+            let letters = text_height(&annotated, (left, top));
+            assert!(
+                (least_letters..least_letters * 2).contains(&letters),
+                "{width}×{height}: letters {letters} px high, not {least_letters} to {}",
+                least_letters * 2 - 1
+            );
+        }
+    }
+
+    #[test]
+    fn a_small_picture_still_gets_a_line_and_readable_letters() {
+        let annotated =
+            decode(&annotate(&grey_snapshot(), &[person_at(0.25, 0.5, 0.5, 0.25)]).unwrap());
+        assert!(painted_run(&annotated, (160, 120), (0, 1)) >= 2);
+        assert_eq!(text_height(&annotated, (80, 120)), GLYPH_HEIGHT);
     }
 
     #[test]
