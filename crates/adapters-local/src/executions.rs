@@ -16,7 +16,9 @@ use tokio::task::JoinSet;
 
 use crate::runner::{LocalPipeline, Run, RunFailed};
 use ipcam_core::contract::ExecutionInput;
-use ipcam_core::ports::{Detector, Executions, Notifier, ObjectStore, PortError, Started};
+use ipcam_core::ports::{
+    AlertMemory, Detector, Executions, Notifier, ObjectStore, PortError, Started,
+};
 
 /// The names of the executions started so far.
 #[derive(Debug)]
@@ -36,6 +38,9 @@ pub enum Status {
     Alerted,
     NothingOfInterest,
     NoPictures,
+    /// The camera could not alert (snoozed, quiet hours, every label
+    /// cooling down): no frame was analysed.
+    NotAnalysed,
     Failed,
 }
 
@@ -172,25 +177,27 @@ pub fn status_of(outcome: &Result<Run, RunFailed>) -> Status {
     match outcome {
         Err(_) => Status::Failed,
         Ok(run) if run.notified.is_some() => Status::Alerted,
+        Ok(run) if run.extracted.hold.is_some() => Status::NotAnalysed,
         Ok(run) if run.extracted.frames.is_empty() => Status::NoPictures,
         Ok(_) => Status::NothingOfInterest,
     }
 }
 
 /// Runs executions on the current async runtime.
-pub struct InProcessExecutions<S, D, N> {
-    pipeline: Arc<LocalPipeline<S, D, N>>,
+pub struct InProcessExecutions<S, D, N, M> {
+    pipeline: Arc<LocalPipeline<S, D, N, M>>,
     journal: Arc<Journal>,
     running: Mutex<JoinSet<()>>,
 }
 
-impl<S, D, N> InProcessExecutions<S, D, N>
+impl<S, D, N, M> InProcessExecutions<S, D, N, M>
 where
     S: ObjectStore + 'static,
     D: Detector + 'static,
     N: Notifier + 'static,
+    M: AlertMemory + 'static,
 {
-    pub fn new(pipeline: Arc<LocalPipeline<S, D, N>>, journal: Journal) -> Self {
+    pub fn new(pipeline: Arc<LocalPipeline<S, D, N, M>>, journal: Journal) -> Self {
         InProcessExecutions {
             pipeline,
             journal: Arc::new(journal),
@@ -295,11 +302,12 @@ fn log_outcome(name: &str, outcome: &Result<Run, RunFailed>) {
     }
 }
 
-impl<S, D, N> Executions for InProcessExecutions<S, D, N>
+impl<S, D, N, M> Executions for InProcessExecutions<S, D, N, M>
 where
     S: ObjectStore + 'static,
     D: Detector + 'static,
     N: Notifier + 'static,
+    M: AlertMemory + 'static,
 {
     /// Records the execution, then runs it in the background: like
     /// `StartExecution`, it returns once the execution is safely started.
@@ -319,7 +327,7 @@ mod tests {
     use super::*;
     use crate::runner::tests::{stored_input, temp_store};
     use ipcam_core::config::Config;
-    use ipcam_core::testing::{burst_email, KeptAlerts, ScriptedDetector};
+    use ipcam_core::testing::{burst_email, KeptAlerts, RememberedAlerts, ScriptedDetector};
 
     #[tokio::test]
     async fn a_second_start_of_the_same_name_starts_nothing() {
@@ -335,6 +343,7 @@ mod tests {
             store,
             ScriptedDetector::new(vec![("a.png", "Person", 97.0)]),
             KeptAlerts::default(),
+            RememberedAlerts::default(),
         ));
         let executions = InProcessExecutions::new(
             Arc::clone(&pipeline),
@@ -375,6 +384,7 @@ mod tests {
             store,
             ScriptedDetector::new(vec![("a.png", "Car", 80.0)]),
             KeptAlerts::default(),
+            RememberedAlerts::default(),
         ));
         let executions = InProcessExecutions::new(Arc::clone(&pipeline), journal);
         assert_eq!(executions.resume().unwrap(), 1);
@@ -402,6 +412,7 @@ mod tests {
             store,
             ScriptedDetector::new(vec![]),
             KeptAlerts::default(),
+            RememberedAlerts::default(),
         ));
         let executions = InProcessExecutions::new(pipeline, Journal::in_memory());
         let outcome = executions

@@ -46,7 +46,7 @@ fn io_error(doing: String, err: std::io::Error) -> PortError {
 /// temporary name first, flushed, then renamed over the final name. A
 /// reader never sees half an object, and a message acknowledged to a camera
 /// survives a power cut.
-fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(format!(".{}.partial", std::process::id()));
     let temporary = PathBuf::from(temporary);

@@ -1,17 +1,19 @@
 //! # ipcam-adapters-local
 //!
 //! The ports of `ipcam-core` on one machine, for `ipcam` and for tests: objects in a
-//! folder, alerts to the terminal, a JSON-lines file and a webhook, and
+//! folder, the memory of alerts in files, alerts to the terminal, a JSON-lines file and a webhook, and
 //! executions run in process by the same stage functions as on AWS.
 
 mod executions;
 mod folder;
+mod memory;
 mod notifier;
 mod runner;
 mod webhook;
 
 pub use executions::{status_of, InProcessExecutions, Journal, Status};
 pub use folder::FolderStore;
+pub use memory::FolderMemory;
 pub use notifier::{LocalNotifier, Terminal};
 pub use runner::{Backoff, Jitter, LocalPipeline, RetryPolicy, Run, RunFailed, Task};
 pub use webhook::Webhook;

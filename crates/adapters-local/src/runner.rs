@@ -21,7 +21,7 @@ use ipcam_core::config::Config;
 use ipcam_core::contract::{
     AlertRequest, Analysis, ExecutionInput, Extracted, FrameToAnalyse, Notification,
 };
-use ipcam_core::ports::{Detector, Notifier, ObjectStore};
+use ipcam_core::ports::{AlertMemory, Detector, Notifier, ObjectStore};
 use ipcam_core::stages::detect::detect_labels;
 use ipcam_core::stages::extract::extract_attachments;
 use ipcam_core::stages::notify::notify;
@@ -181,21 +181,24 @@ impl Run {
 }
 
 /// The pipeline with its adapters: what one execution runs on.
-pub struct LocalPipeline<S, D, N> {
+pub struct LocalPipeline<S, D, N, M> {
     pub config: Config,
     pub store: S,
     pub detector: D,
     pub notifier: N,
+    /// The memory of recent alerts (cooldowns, parked objects, snoozes).
+    pub alerts: M,
     pub retry: RetryPolicy,
 }
 
-impl<S: ObjectStore, D: Detector, N: Notifier> LocalPipeline<S, D, N> {
-    pub fn new(config: Config, store: S, detector: D, notifier: N) -> Self {
+impl<S: ObjectStore, D: Detector, N: Notifier, M: AlertMemory> LocalPipeline<S, D, N, M> {
+    pub fn new(config: Config, store: S, detector: D, notifier: N, alerts: M) -> Self {
         LocalPipeline {
             config,
             store,
             detector,
             notifier,
+            alerts,
             retry: RetryPolicy::default(),
         }
     }
@@ -205,7 +208,7 @@ impl<S: ObjectStore, D: Detector, N: Notifier> LocalPipeline<S, D, N> {
         let failed = |task| move |error| RunFailed { task, error };
         let extracted = self
             .retry
-            .run(|| extract_attachments(input.clone(), &self.config, &self.store))
+            .run(|| extract_attachments(input.clone(), &self.config, &self.store, &self.alerts))
             .await
             .map_err(failed(Task::ExtractAttachments))?;
 
@@ -213,12 +216,14 @@ impl<S: ObjectStore, D: Detector, N: Notifier> LocalPipeline<S, D, N> {
         for (frame_index, frame) in extracted.frames.iter().enumerate() {
             let task = FrameToAnalyse {
                 camera: extracted.camera.clone(),
+                event: extracted.event.id.clone(),
+                received_at: extracted.event.received_at.clone(),
                 frame_index,
                 frame: frame.clone(),
             };
             let analysis = self
                 .retry
-                .run(|| detect_labels(&task, &self.config, &self.detector))
+                .run(|| detect_labels(&task, &self.config, &self.detector, &self.alerts))
                 .await
                 .map_err(failed(Task::DetectLabels))?;
             let alert = analysis.alert;
@@ -264,7 +269,9 @@ pub(crate) mod tests {
     use super::*;
     use crate::FolderStore;
     use ipcam_core::contract::ObjectRef;
-    use ipcam_core::testing::{burst_email, execution_input, KeptAlerts, ScriptedDetector};
+    use ipcam_core::testing::{
+        burst_email, execution_input, KeptAlerts, RememberedAlerts, ScriptedDetector,
+    };
 
     pub(crate) fn temp_store(name: &str) -> (std::path::PathBuf, FolderStore) {
         let root = std::env::temp_dir().join(format!("ipcam-runner-{}-{name}", std::process::id()));
@@ -302,6 +309,7 @@ pub(crate) mod tests {
             store,
             detector,
             KeptAlerts::default(),
+            RememberedAlerts::default(),
         );
         let run = pipeline.run(input).await.unwrap();
         assert_eq!(run.extracted.camera, "frontdoor");
@@ -326,6 +334,7 @@ pub(crate) mod tests {
             store,
             ScriptedDetector::new(vec![("a.png", "Cat", 90.0)]),
             KeptAlerts::default(),
+            RememberedAlerts::default(),
         );
         let run = pipeline.run(input).await.unwrap();
         assert_eq!(run.analyses.len(), 2);
@@ -347,6 +356,7 @@ pub(crate) mod tests {
             store,
             detector,
             KeptAlerts::default(),
+            RememberedAlerts::default(),
         );
         let quick = Backoff {
             interval: Duration::from_millis(1),
@@ -387,6 +397,7 @@ pub(crate) mod tests {
             store,
             ScriptedDetector::new(vec![]),
             KeptAlerts::default(),
+            RememberedAlerts::default(),
         );
         let failed = pipeline.run(input).await.unwrap_err();
         assert_eq!(failed.task, Task::ExtractAttachments);

@@ -5,9 +5,13 @@ use std::io::Read;
 use std::ops::Deref;
 use std::path::Path;
 
-use anyhow::{anyhow, Context, Result};
-use ipcam_core::config::{Config, LoadError};
+use anyhow::{anyhow, bail, Context, Result};
+use ipcam_adapters_local::FolderMemory;
+use ipcam_core::config::{Config, LoadError, Span, UNKNOWN_CAMERA};
+use ipcam_core::memory::ALL_CAMERAS;
 use ipcam_core::mime;
+use ipcam_core::ports::AlertMemory;
+use ipcam_core::schedule;
 use ipcam_core::stages::ingest::admission::check_size;
 use memmap2::Mmap;
 
@@ -128,8 +132,51 @@ pub fn config_check(file: &Path) -> Result<bool> {
         file.display(),
         config.cameras.len(),
         if config.cameras.len() == 1 { "" } else { "s" },
-        config.defaults.labels.join(", "),
+        config
+            .defaults
+            .labels
+            .iter()
+            .map(|wanted| wanted.label.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
         config.defaults.min_confidence.0
     );
     Ok(true)
+}
+
+/// `ipcam snooze`: mutes a camera, or all of them, in the memory of
+/// alerts kept in `store`, which `process` and `serve` read before
+/// analysing anything.
+pub async fn snooze(config: &Config, store: &Path, camera: &str, duration: &str) -> Result<()> {
+    let span = Span::try_from(duration.to_string()).map_err(anyhow::Error::msg)?;
+    let known = config.cameras.iter().any(|c| c.name == camera);
+    let (key, rules) = if camera.eq_ignore_ascii_case("all") {
+        (ALL_CAMERAS, config.defaults.clone())
+    } else if known || camera == UNKNOWN_CAMERA {
+        (camera, config.rules_for(camera))
+    } else {
+        let names: Vec<&str> = config.cameras.iter().map(|c| c.name.as_str()).collect();
+        bail!(
+            "there is no camera `{camera}` in the configuration: name one of {} or `all`",
+            if names.is_empty() {
+                UNKNOWN_CAMERA.to_string()
+            } else {
+                names.join(", ")
+            }
+        );
+    };
+    let until = chrono::Utc::now() + chrono::TimeDelta::from_std(span.0)?;
+    FolderMemory::new(store)
+        .snooze(key, until)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    if span.seconds() == 0 {
+        println!("{camera}: snooze lifted");
+    } else {
+        println!(
+            "{camera}: snoozed until {}",
+            schedule::local_time(&rules, until)
+        );
+    }
+    Ok(())
 }

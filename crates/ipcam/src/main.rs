@@ -83,6 +83,22 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Mute one camera, or every camera (`all`), for a while, without
+    /// editing the configuration: its e-mails are then not analysed. A
+    /// duration of "0s" lifts a snooze.
+    Snooze {
+        /// The camera's name, or `all`.
+        camera: String,
+        /// How long, such as "30m", "2h" or "1h30m".
+        duration: String,
+        /// The configuration file, for its `serve.store` folder.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The folder whose memory of alerts is muted: `serve`'s store, or
+        /// the `--out` folder of `process` (replaces `serve.store`).
+        #[arg(long)]
+        store: Option<PathBuf>,
+    },
     /// Work with the configuration file.
     Config {
         #[command(subcommand)]
@@ -193,6 +209,16 @@ fn main() -> ExitCode {
             out,
             config,
         } => commands::extract(&file, json, out.as_deref(), config.as_deref()).map(|()| true),
+        Command::Snooze {
+            camera,
+            duration,
+            config,
+            store,
+        } => load_config(config.as_deref()).and_then(|config| {
+            let store = store.unwrap_or_else(|| PathBuf::from(&config.serve.store));
+            runtime()?.block_on(commands::snooze(&config, &store, &camera, &duration))?;
+            Ok(true)
+        }),
         Command::Config {
             command: ConfigCommand::Check { file },
         } => commands::config_check(&file),

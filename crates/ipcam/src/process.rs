@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use ipcam_adapters_local::{
-    FolderStore, InProcessExecutions, Journal, LocalNotifier, LocalPipeline, Run, Terminal,
+    FolderMemory, FolderStore, InProcessExecutions, Journal, LocalNotifier, LocalPipeline, Run,
+    Terminal,
 };
 use ipcam_core::config::Config;
 use ipcam_core::contract::Source;
@@ -62,11 +63,15 @@ where
             SenderRules::Skip
         },
     };
+    // Kept beside the objects, so that the next run over the same folder
+    // (or `ipcam serve` with it as its store) remembers these alerts.
+    let alerts = FolderMemory::new(&options.out);
     let pipeline = Arc::new(LocalPipeline::new(
         config,
         store.clone(),
         detector,
         notifier,
+        alerts,
     ));
     let executions = InProcessExecutions::new(pipeline, Journal::in_memory());
 
@@ -111,11 +116,11 @@ struct Door {
     rules: SenderRules,
 }
 
-async fn process_one<S, D, N>(
+async fn process_one<S, D, N, M>(
     file: &Path,
     door: &Door,
     store: &FolderStore,
-    executions: &InProcessExecutions<S, D, N>,
+    executions: &InProcessExecutions<S, D, N, M>,
     out: &Path,
     seen: &mut HashMap<String, PathBuf>,
 ) -> Result<Outcome>
@@ -123,6 +128,7 @@ where
     S: ObjectStore + 'static,
     D: Detector + 'static,
     N: ipcam_core::ports::Notifier + 'static,
+    M: ipcam_core::ports::AlertMemory + 'static,
 {
     let raw = std::fs::read(file).context("cannot read")?;
     if raw.is_empty() {
@@ -186,6 +192,26 @@ where
     })
 }
 
+/// Why the frames analysed did not alert, each reason once, with the
+/// frame it was given for when there were several.
+fn why(run: &Run) -> Vec<String> {
+    let several = run.analyses.len() > 1;
+    let mut reasons: Vec<String> = Vec::new();
+    for analysis in run.analyses.iter().filter(|analysis| !analysis.alert) {
+        for reason in &analysis.why {
+            let reason = if several {
+                format!("frame {}: {reason}", analysis.detection.frame + 1)
+            } else {
+                reason.clone()
+            };
+            if !reasons.contains(&reason) {
+                reasons.push(reason);
+            }
+        }
+    }
+    reasons
+}
+
 fn report(file: &Path, outcome: &Outcome, store: &FolderStore, as_json: bool) {
     let (run, annotated) = match outcome {
         Outcome::Duplicate { of } => {
@@ -247,6 +273,8 @@ fn report(file: &Path, outcome: &Outcome, store: &FolderStore, as_json: bool) {
                 .map(|found| json!({ "label": found.label, "confidence": found.confidence, "frame": found.frame, "boxes": found.boxes }))
                 .collect::<Vec<_>>(),
             "frames": frames,
+            "hold": run.extracted.hold,
+            "why": why(run),
             "skipped": run.extracted.skipped,
             "annotated": annotated,
         });
@@ -271,6 +299,11 @@ fn report(file: &Path, outcome: &Outcome, store: &FolderStore, as_json: bool) {
                 println!("    annotated picture: {}", path.display());
             }
         }
+        None if run.extracted.hold.is_some() => println!(
+            "{}: no alert from camera {camera}: not analysed, {}",
+            file.display(),
+            run.extracted.hold.as_deref().unwrap_or_default()
+        ),
         None if frames == 0 => println!(
             "{}: no alert from camera {camera}: no picture in the e-mail",
             file.display()
@@ -292,6 +325,9 @@ fn report(file: &Path, outcome: &Outcome, store: &FolderStore, as_json: bool) {
                 file.display(),
                 if frames == 1 { "" } else { "s" }
             );
+            for reason in why(run) {
+                println!("    why: {reason}");
+            }
         }
     }
     for skipped in &run.extracted.skipped {

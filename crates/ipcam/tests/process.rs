@@ -169,3 +169,91 @@ fn check_senders_refuses_what_the_allow_list_does_not_name_and_only_then() {
     assert!(taken.status.success(), "{taken:?}");
     assert_eq!(json_lines(&taken)[0]["alert"], false);
 }
+
+#[test]
+fn the_same_visitor_seen_again_by_a_later_run_is_stationary_not_a_second_alert() {
+    let out = scratch("stationary");
+    let front = samples().join("frontdoor_person.eml");
+    let config = samples().join("ipcam.toml");
+    let run = || {
+        let output = ipcam(&[
+            "process",
+            "--json",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            front.to_str().unwrap(),
+        ]);
+        assert!(output.status.success(), "{output:?}");
+        json_lines(&output).remove(0)
+    };
+    assert_eq!(run()["alert"], true);
+    let again = run();
+    assert_eq!(again["alert"], false, "{again:#}");
+    let why = again["why"][0].as_str().unwrap_or_default();
+    assert!(why.starts_with("person: stationary"), "{again:#}");
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+#[test]
+fn a_snoozed_camera_is_not_analysed_until_the_snooze_is_lifted() {
+    let out = scratch("snooze");
+    let front = samples().join("frontdoor_person.eml");
+    let config = samples().join("ipcam.toml");
+    let config = config.to_str().unwrap();
+    let store = out.to_str().unwrap();
+    let snoozed = ipcam(&[
+        "snooze",
+        "frontdoor",
+        "2h",
+        "--config",
+        config,
+        "--store",
+        store,
+    ]);
+    assert!(snoozed.status.success(), "{snoozed:?}");
+    assert!(String::from_utf8_lossy(&snoozed.stdout).starts_with("frontdoor: snoozed until "));
+    let process = || {
+        let output = ipcam(&[
+            "process",
+            "--json",
+            "--config",
+            config,
+            "--out",
+            store,
+            front.to_str().unwrap(),
+        ]);
+        assert!(output.status.success(), "{output:?}");
+        json_lines(&output).remove(0)
+    };
+    let held = process();
+    assert_eq!(held["alert"], false);
+    assert!(
+        held["hold"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("snoozed until"),
+        "{held:#}"
+    );
+    assert_eq!(held["frames"].as_array().map(Vec::len), Some(0));
+
+    let lifted = ipcam(&[
+        "snooze",
+        "frontdoor",
+        "0s",
+        "--config",
+        config,
+        "--store",
+        store,
+    ]);
+    assert!(lifted.status.success(), "{lifted:?}");
+    assert_eq!(process()["alert"], true);
+
+    let unknown = ipcam(&[
+        "snooze", "backyard", "1h", "--config", config, "--store", store,
+    ]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no camera `backyard`"));
+    std::fs::remove_dir_all(out).unwrap();
+}

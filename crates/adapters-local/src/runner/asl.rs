@@ -24,7 +24,7 @@ use serde_json::{json, Map, Value};
 use super::*;
 use crate::executions::{status_of, Status};
 use crate::runner::tests::{stored_input, temp_store};
-use ipcam_core::testing::{burst_email, KeptAlerts, ScriptedDetector};
+use ipcam_core::testing::{burst_email, KeptAlerts, RememberedAlerts, ScriptedDetector};
 
 const ASL: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -429,6 +429,7 @@ fn matches(state: &Value, rule: &Value) -> bool {
             number(variable) < number(path(state, operand.as_str().expect("a path")))
         }
         "BooleanEquals" => variable == operand,
+        "IsPresent" => !variable.is_null() == operand.as_bool().expect("IsPresent takes a boolean"),
         _ => panic!("this test does not know the Choice operator {operator}"),
     }
 }
@@ -515,6 +516,7 @@ async fn runner_execution(alerts: &[bool], case: usize) -> (Vec<usize>, bool, St
         store,
         ScriptedDetector::new(script),
         KeptAlerts::default(),
+        RememberedAlerts::default(),
     );
     let outcome = pipeline.run(input).await;
     std::fs::remove_dir_all(root).unwrap();

@@ -4,7 +4,7 @@
 //! all reported at once.
 
 use super::locate::Locator;
-use super::{Camera, Config, ConfigError, Rules, Serve, WantedLabel, UNKNOWN_CAMERA};
+use super::{ActiveWindow, Camera, Config, ConfigError, Rules, Serve, WantedLabel, UNKNOWN_CAMERA};
 
 impl Config {
     /// Every relation between keys that does not hold, each located;
@@ -13,6 +13,7 @@ impl Config {
         let mut errors = Vec::new();
         check_labels(&self.defaults.labels, "defaults", at, &mut errors);
         check_box_areas(&self.defaults, "defaults", at, &mut errors);
+        check_windows(&self.defaults.active, "defaults", at, &mut errors);
         check_serve(&self.serve, at, &mut errors);
         for (index, camera) in self.cameras.iter().enumerate() {
             let earlier = &self.cameras[..index];
@@ -80,6 +81,9 @@ fn check_camera(
     if let Some(labels) = &camera.labels {
         check_labels(labels, &table, at, errors);
     }
+    if let Some(windows) = &camera.active {
+        check_windows(windows, &table, at, errors);
+    }
     // A camera setting neither area inherits both: should they cross, that
     // is the error of `[defaults]`, reported there once, not per camera.
     if camera.min_box_area.is_some() || camera.max_box_area.is_some() {
@@ -140,6 +144,28 @@ fn check_labels(
             &places,
             "a label cannot be empty: write a label name such as \"person\" or \"car\"".into(),
         ));
+    }
+}
+
+/// A window that starts and ends at the same time, or on no day, could
+/// never be active: the camera would never alert.
+fn check_windows(
+    windows: &[ActiveWindow],
+    table: &str,
+    at: &Locator<'_>,
+    errors: &mut Vec<ConfigError>,
+) {
+    for (position, window) in windows.iter().enumerate() {
+        let problem = if window.from == window.to {
+            "the window starts and ends at the same time, so it is never active: for the whole day write from = \"00:00\", to = \"24:00\""
+        } else if window.days.as_ref().is_some_and(Vec::is_empty) {
+            "the window has no day, so it is never active: name its days, or leave `days` out for every day"
+        } else {
+            continue;
+        };
+        let key = format!("{table}.active[{position}]");
+        let places = [key.clone(), format!("{table}.active")];
+        errors.push(error_at(at, key, &places, problem.into()));
     }
 }
 
@@ -261,5 +287,17 @@ labels = ["person", ""]
         assert_eq!(err.line, Some(7), "{err}");
         assert_eq!(err.key.as_deref(), Some("cameras[0].min_box_area"));
         assert!(err.message.contains("0.3, from [defaults]"), "{err}");
+    }
+
+    #[test]
+    fn a_window_that_is_never_active_is_refused_at_its_place() {
+        let text = "[[cameras]]\nname = \"a\"\nfrom = \"a@x.example\"\nactive = [\n  { from = \"22:00\", to = \"06:00\" },\n  { from = \"08:00\", to = \"08:00\" },\n]\n";
+        let err = one_error(text);
+        assert_eq!(err.line, Some(6), "{err}");
+        assert_eq!(err.key.as_deref(), Some("cameras[0].active[1]"));
+        assert!(err.message.contains("never active"), "{err}");
+        let err =
+            one_error("[defaults]\nactive = [{ days = [], from = \"08:00\", to = \"09:00\" }]\n");
+        assert!(err.message.contains("has no day"), "{err}");
     }
 }

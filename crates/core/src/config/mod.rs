@@ -128,6 +128,10 @@ mod tests {
         assert_eq!(names, ["frontdoor", "drive", "garden"]);
         assert_eq!(config.rules_for("frontdoor").ignore_zones.len(), 2);
         assert_eq!(config.rules_for("garden").min_box_area, Fraction(0.0005));
+        assert_eq!(config.rules_for("garden").active.len(), 2);
+        assert_eq!(config.rules_for("drive").required_zones.len(), 1);
+        assert_eq!(config.rules_for("frontdoor").labels.len(), 2);
+        assert_eq!(config.rules_for("drive").cooldown, Span::from_secs(120));
     }
 
     #[test]

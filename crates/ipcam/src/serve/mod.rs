@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use ipcam_adapters_local::{
-    FolderStore, InProcessExecutions, Journal, LocalNotifier, LocalPipeline, Terminal,
+    FolderMemory, FolderStore, InProcessExecutions, Journal, LocalNotifier, LocalPipeline, Terminal,
 };
 use ipcam_core::config::Config;
 use ipcam_core::ports::Detector;
@@ -76,6 +76,7 @@ where
         store.clone(),
         detector,
         notifier,
+        FolderMemory::new(&store_folder),
     ));
     let executions = Arc::new(InProcessExecutions::new(
         pipeline,
