@@ -8,6 +8,7 @@ alert topic, and the calls Rekognition received.
 """
 
 import json
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,12 @@ def test_person_at_the_door_received_by_ses_alerts_once(aws, rekognition):
     snapshot = aws.object(snapshot_key)
     assert snapshot.startswith(b"\xff\xd8\xff")
     assert snapshot != aws.object(frame_key)
+    # A link to it that a phone opens: presigned, for six hours by default.
+    link = alert.body["snapshot"]["link"]
+    assert f"/{BUCKET}/{snapshot_key}?" in link
+    assert "X-Amz-Expires=21600" in link and "X-Amz-Signature=" in link
+    with urllib.request.urlopen(link, timeout=10) as response:
+        assert response.read() == snapshot
 
 
 def test_frames_of_a_burst_are_analysed_in_order_until_one_alerts(aws, rekognition):

@@ -27,8 +27,11 @@ pub struct Alert {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Snapshot {
     pub object: ObjectRef,
-    /// Where a person finds it: `s3://bucket/key`, or a file's path.
+    /// Where it is kept: `s3://bucket/key`, or a file's path.
     pub location: String,
+    /// What a person opens to see it: a link that works for a while (a
+    /// presigned HTTPS URL), or its location when the store gave no link.
+    pub link: String,
 }
 
 /// Words the alert for an event whose analysis matched, pointing to the
@@ -74,7 +77,7 @@ pub fn compose(request: &AlertRequest, snapshot: Option<&Snapshot>) -> Alert {
         text.push_str(&format!("E-mail subject: {subject}\n"));
     }
     if let Some(snapshot) = snapshot {
-        text.push_str(&format!("Picture: {}\n", snapshot.location));
+        text.push_str(&format!("Picture: {}\n", snapshot.link));
     }
 
     let json = serde_json::json!({
@@ -86,6 +89,7 @@ pub fn compose(request: &AlertRequest, snapshot: Option<&Snapshot>) -> Alert {
             "bucket": snapshot.object.bucket,
             "key": snapshot.object.key,
             "location": snapshot.location,
+            "link": snapshot.link,
         })),
         "event": request.event,
     });
@@ -200,13 +204,22 @@ mod tests {
                 key: "annotated/m1/0.jpg".into(),
             },
             location: "s3://b/annotated/m1/0.jpg".into(),
+            link: "https://b.s3.example/annotated/m1/0.jpg?X-Amz-Expires=21600".into(),
         };
         let alert = compose(&person_at_frontdoor(), Some(&snapshot));
-        assert!(alert.text.contains("Picture: s3://b/annotated/m1/0.jpg\n"));
+        assert!(alert
+            .text
+            .contains("Picture: https://b.s3.example/annotated/m1/0.jpg?X-Amz-Expires=21600\n"));
+        assert!(!alert.text.contains("s3://"), "a phone cannot open s3://");
+        assert_eq!(alert.json["snapshot"]["bucket"], "b");
         assert_eq!(alert.json["snapshot"]["key"], "annotated/m1/0.jpg");
         assert_eq!(
             alert.json["snapshot"]["location"],
             "s3://b/annotated/m1/0.jpg"
+        );
+        assert_eq!(
+            alert.json["snapshot"]["link"],
+            "https://b.s3.example/annotated/m1/0.jpg?X-Amz-Expires=21600"
         );
     }
 

@@ -6,6 +6,7 @@
 //! runs in Lambda, in `ipcam` and in tests.
 
 use std::future::Future;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
@@ -48,6 +49,20 @@ pub trait ObjectStore: Send + Sync {
     /// the store knows better (`s3://…`, a file's path).
     fn locate(&self, object: &ObjectRef) -> String {
         format!("{}/{}", object.bucket, object.key)
+    }
+
+    /// A link through which a person sees the object, for `valid_for` or
+    /// less, for alerts: a presigned HTTPS URL where the store can sign
+    /// one; by default where [`locate`](ObjectStore::locate) says the
+    /// object is (a folder's file path is already what its owner opens).
+    fn share(
+        &self,
+        object: &ObjectRef,
+        valid_for: Duration,
+    ) -> impl Future<Output = Result<String, PortError>> + Send {
+        let _ = valid_for;
+        let location = self.locate(object);
+        async move { Ok(location) }
     }
 
     /// Size of an object in bytes. Stores that can tell without reading the

@@ -1,20 +1,28 @@
 //! notify: draws the boxes on the alerting frame (stored under
 //! `annotated/`) and publishes one alert per alerting event to
-//! `IPCAM_TOPIC_ARN`.
+//! `IPCAM_TOPIC_ARN`, with a link to the picture that works for
+//! `IPCAM_SNAPSHOT_LINK_HOURS`.
+
+use std::time::Duration;
 
 use ipcam_adapters_aws::lambda::{
     diagnostic, init_logging, run, service_fn, setting, Diagnostic, Error, LambdaEvent,
 };
 use ipcam_adapters_aws::{sdk_config, S3Store, SnsNotifier};
 use ipcam_core::contract::{AlertRequest, Notification};
-use ipcam_core::stages::notify::notify;
+use ipcam_core::stages::notify::{notify_with_link_valid_for, DEFAULT_LINK_VALIDITY};
+
+/// The most hours a link may be asked for: a signature (SigV4) is honoured
+/// for 7 days at most.
+const MAX_LINK_HOURS: u64 = 7 * 24;
 
 async fn handle(
     store: &S3Store,
     notifier: &SnsNotifier,
+    link_valid_for: Duration,
     event: LambdaEvent<AlertRequest>,
 ) -> Result<Notification, Diagnostic> {
-    let notification = notify(&event.payload, store, notifier)
+    let notification = notify_with_link_valid_for(&event.payload, store, notifier, link_valid_for)
         .await
         .map_err(diagnostic)?;
     tracing::info!(
@@ -27,15 +35,54 @@ async fn handle(
     Ok(notification)
 }
 
+/// How long the link to the picture works, from the value of
+/// `IPCAM_SNAPSHOT_LINK_HOURS`: a whole number of hours from 1 to
+/// [`MAX_LINK_HOURS`]; [`DEFAULT_LINK_VALIDITY`] when unset.
+fn link_validity(hours: Option<&str>) -> Result<Duration, String> {
+    let Some(hours) = hours else {
+        return Ok(DEFAULT_LINK_VALIDITY);
+    };
+    match hours.trim().parse::<u64>() {
+        Ok(hours) if (1..=MAX_LINK_HOURS).contains(&hours) => {
+            Ok(Duration::from_secs(hours * 60 * 60))
+        }
+        _ => Err(format!(
+            "IPCAM_SNAPSHOT_LINK_HOURS is {hours:?}: it should be a whole number of hours \
+             from 1 to {MAX_LINK_HOURS} (7 days, the most a signed link is honoured)"
+        )),
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging();
+    let link_valid_for = link_validity(std::env::var("IPCAM_SNAPSHOT_LINK_HOURS").ok().as_deref())?;
     let sdk = sdk_config().await;
     let store = S3Store::new(&sdk);
     let notifier = SnsNotifier::new(&sdk, setting("IPCAM_TOPIC_ARN")?);
     let (store, notifier) = (&store, &notifier);
     run(service_fn(move |event| async move {
-        handle(store, notifier, event).await
+        handle(store, notifier, link_valid_for, event).await
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_work_for_the_hours_the_stack_sets() {
+        assert_eq!(link_validity(Some("6")), Ok(Duration::from_secs(21_600)));
+        assert_eq!(link_validity(Some("168")), Ok(Duration::from_secs(604_800)));
+        assert_eq!(link_validity(None), Ok(DEFAULT_LINK_VALIDITY));
+    }
+
+    #[test]
+    fn hours_a_signature_cannot_keep_are_refused_at_start() {
+        for wrong in ["0", "169", "-1", "1.5", "six", ""] {
+            let err = link_validity(Some(wrong)).unwrap_err();
+            assert!(err.contains("IPCAM_SNAPSHOT_LINK_HOURS"), "{err}");
+        }
+    }
 }

@@ -2,9 +2,13 @@
 //!
 //! The alerting frame is drawn on (a box and a caption round each match)
 //! and stored next to the frames, under `annotated/<event id>/`, in the
-//! frame's own bucket; the alert points to it. The drawing is a courtesy:
-//! if the frame cannot be read or drawn on, the alert goes without it
-//! rather than late or not at all.
+//! frame's own bucket; the alert gives a link to it that a phone opens (a
+//! presigned HTTPS URL on S3). The drawing is a courtesy: if the frame
+//! cannot be read or drawn on, the alert goes without it rather than late
+//! or not at all; and if no link can be signed, the alert gives where the
+//! picture is kept instead.
+
+use std::time::Duration;
 
 use super::StageError;
 use crate::alert::{self, Snapshot};
@@ -19,14 +23,32 @@ use crate::ports::{Notifier, ObjectStore};
 /// function running out of memory and the alert being lost.
 const MAX_DRAWN_PIXELS: u64 = 12_000_000;
 
+/// How long the link to the picture in an alert works, unless the caller
+/// says otherwise: the evening or the working day in which an alert is
+/// looked at, without leaving a forwarded link open for days.
+pub const DEFAULT_LINK_VALIDITY: Duration = Duration::from_secs(6 * 60 * 60);
+
 /// Draws on the alerting frame, words the alert and sends it through the
-/// notifier.
+/// notifier, with a link to the picture that works for
+/// [`DEFAULT_LINK_VALIDITY`].
 pub async fn notify(
     request: &AlertRequest,
     store: &impl ObjectStore,
     notifier: &impl Notifier,
 ) -> Result<Notification, StageError> {
-    let snapshot = match annotated_snapshot(request, store).await {
+    notify_with_link_valid_for(request, store, notifier, DEFAULT_LINK_VALIDITY).await
+}
+
+/// [`notify`], with a link to the picture that works for `link_valid_for`
+/// at most (a store's signature may end sooner: see
+/// [`ObjectStore::share`]).
+pub async fn notify_with_link_valid_for(
+    request: &AlertRequest,
+    store: &impl ObjectStore,
+    notifier: &impl Notifier,
+    link_valid_for: Duration,
+) -> Result<Notification, StageError> {
+    let snapshot = match annotated_snapshot(request, store, link_valid_for).await {
         Ok(snapshot) => Some(snapshot),
         Err(reason) => {
             tracing::warn!(event = %request.event.id, "the alert goes without its picture: {reason}");
@@ -45,12 +67,13 @@ pub async fn notify(
     })
 }
 
-/// The alerting frame with its matches drawn on, stored. Its key depends on
-/// the event and frame only, so a retried notification rewrites the same
-/// object.
+/// The alerting frame with its matches drawn on, stored, and a link to it.
+/// Its key depends on the event and frame only, so a retried notification
+/// rewrites the same object.
 async fn annotated_snapshot(
     request: &AlertRequest,
     store: &impl ObjectStore,
+    link_valid_for: Duration,
 ) -> Result<Snapshot, String> {
     let index = request.analysis.detection.frame;
     let frame = request
@@ -77,8 +100,17 @@ async fn annotated_snapshot(
         .put(&object, drawn, "image/jpeg")
         .await
         .map_err(|err| format!("storing the drawn picture: {err}"))?;
+    let location = store.locate(&object);
+    let link = match store.share(&object, link_valid_for).await {
+        Ok(link) => link,
+        Err(err) => {
+            tracing::warn!(event = %request.event.id, "the alert gives where the picture is kept, not a link to it: {err}");
+            location.clone()
+        }
+    };
     Ok(Snapshot {
-        location: store.locate(&object),
+        location,
+        link,
         object,
     })
 }
@@ -89,7 +121,63 @@ mod tests {
     use crate::contract::{
         Analysis, BoundingBox, Detection, Event, Frame, Match, Source, CONTRACT_VERSION,
     };
+    use crate::ports::PortError;
     use crate::testing::{grey_jpeg, KeptAlerts, MemoryStore};
+    use std::sync::Mutex;
+
+    /// A store that signs links to its objects as S3 does, or cannot sign.
+    #[derive(Default)]
+    struct SigningStore {
+        objects: MemoryStore,
+        cannot_sign: bool,
+        /// How long each link asked for was to work.
+        asked: Mutex<Vec<Duration>>,
+    }
+
+    impl ObjectStore for SigningStore {
+        async fn get(&self, object: &ObjectRef) -> Result<Vec<u8>, PortError> {
+            self.objects.get(object).await
+        }
+
+        async fn put(
+            &self,
+            object: &ObjectRef,
+            bytes: Vec<u8>,
+            content_type: &str,
+        ) -> Result<(), PortError> {
+            self.objects.put(object, bytes, content_type).await
+        }
+
+        fn locate(&self, object: &ObjectRef) -> String {
+            format!("s3://{}/{}", object.bucket, object.key)
+        }
+
+        async fn share(
+            &self,
+            object: &ObjectRef,
+            valid_for: Duration,
+        ) -> Result<String, PortError> {
+            if self.cannot_sign {
+                return Err(PortError::Permanent("no credentials to sign with".into()));
+            }
+            self.asked.lock().unwrap().push(valid_for);
+            Ok(format!(
+                "https://{}.s3.example/{}?X-Amz-Expires={}",
+                object.bucket,
+                object.key,
+                valid_for.as_secs()
+            ))
+        }
+    }
+
+    /// A signing store holding the frame of [`person_at_the_door`].
+    fn signing_store_with_the_frame() -> SigningStore {
+        let store = SigningStore::default();
+        store
+            .objects
+            .insert(&person_at_the_door().frames[0].object(), camera_frame());
+        store
+    }
 
     /// A 320×240 grey JPEG, as a small camera sends.
     fn camera_frame() -> Vec<u8> {
@@ -171,6 +259,66 @@ mod tests {
             .text
             .contains(&format!("Picture: {}", store.locate(&snapshot))));
         assert_eq!(alerts[0].json["snapshot"]["key"], "annotated/evt-7/0.jpg");
+    }
+
+    #[tokio::test]
+    async fn the_alert_gives_a_link_a_phone_opens_for_the_time_asked() {
+        let store = signing_store_with_the_frame();
+        let notifier = KeptAlerts::default();
+        let two_hours = Duration::from_secs(2 * 60 * 60);
+        notify_with_link_valid_for(&person_at_the_door(), &store, &notifier, two_hours)
+            .await
+            .unwrap();
+
+        assert_eq!(*store.asked.lock().unwrap(), vec![two_hours]);
+        let link = "https://b.s3.example/annotated/evt-7/0.jpg?X-Amz-Expires=7200";
+        let alerts = notifier.kept();
+        assert!(
+            alerts[0].text.contains(&format!("Picture: {link}\n")),
+            "{}",
+            alerts[0].text
+        );
+        assert!(!alerts[0].text.contains("s3://"));
+        let snapshot = &alerts[0].json["snapshot"];
+        assert_eq!(snapshot["link"], link);
+        assert_eq!(snapshot["bucket"], "b");
+        assert_eq!(snapshot["key"], "annotated/evt-7/0.jpg");
+        assert_eq!(snapshot["location"], "s3://b/annotated/evt-7/0.jpg");
+    }
+
+    #[tokio::test]
+    async fn links_work_for_six_hours_unless_the_caller_says_otherwise() {
+        let store = signing_store_with_the_frame();
+        notify(&person_at_the_door(), &store, &KeptAlerts::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            *store.asked.lock().unwrap(),
+            vec![Duration::from_secs(21_600)]
+        );
+    }
+
+    #[tokio::test]
+    async fn when_no_link_can_be_signed_the_alert_says_where_the_picture_is() {
+        let store = SigningStore {
+            cannot_sign: true,
+            ..signing_store_with_the_frame()
+        };
+        let notifier = KeptAlerts::default();
+        let notification = notify(&person_at_the_door(), &store, &notifier)
+            .await
+            .unwrap();
+
+        assert!(notification.snapshot.is_some(), "the picture was drawn");
+        let alerts = notifier.kept();
+        assert_eq!(alerts.len(), 1);
+        assert!(alerts[0]
+            .text
+            .contains("Picture: s3://b/annotated/evt-7/0.jpg\n"));
+        assert_eq!(
+            alerts[0].json["snapshot"]["link"],
+            "s3://b/annotated/evt-7/0.jpg"
+        );
     }
 
     #[tokio::test]
