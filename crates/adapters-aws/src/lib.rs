@@ -1,14 +1,15 @@
 //! # ipcam-adapters-aws
 //!
-//! The ports of `ipcam-core` on AWS (S3, Rekognition, SNS and Step
-//! Functions) and what every Lambda function shares ([`lambda`]: JSON logs,
-//! settings, the configuration from S3, stage errors as Lambda errors;
+//! The ports of `ipcam-core` on AWS (S3, Rekognition, SNS, Step Functions
+//! and DynamoDB) and what every Lambda function shares ([`lambda`]: JSON
+//! logs, settings, the configuration from S3, stage errors as Lambda errors;
 //! [`metric`]: CloudWatch metrics as Embedded Metric Format log lines).
 //!
 //! Each adapter wraps one SDK client. Clients are built once per Lambda cold
 //! start from [`sdk_config`], which honours `AWS_ENDPOINT_URL` (how the tests
 //! point them at emulated AWS).
 
+mod dynamodb;
 pub mod lambda;
 pub mod metric;
 mod rekognition;
@@ -16,6 +17,7 @@ mod s3;
 mod sfn;
 mod sns;
 
+pub use dynamodb::DynamoAlertMemory;
 pub use rekognition::RekognitionDetector;
 pub use s3::S3Store;
 pub use sfn::StepFunctions;
