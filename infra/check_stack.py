@@ -13,6 +13,9 @@ reaches that state). This script fails, naming each problem, when:
 - a function is not built as SAM's rust-cargolambda on arm64 provided.al2023;
 - a function's code reads an `IPCAM_*` environment variable the template does
   not set for it;
+- a function that reads the memory of alerts (`IPCAM_ALERTS_TABLE`) may not
+  Query and GetItem the very table the variable names, a DynamoDB permission
+  is granted on anything but that table, or to a function that does not read it;
 - the Makefile's FUNCTIONS (what `make zips` builds) differ from the template's;
 - SAM's own translator (what CloudFormation's transform runs) rejects the
   template.
@@ -46,6 +49,9 @@ ENV_NAME = re.compile(r'"(IPCAM_[A-Z0-9_]+)"')
 CONFIG_LOADER_VARIABLES = ("IPCAM_BUCKET", "IPCAM_CONFIG_KEY")
 # Variables read by its `inbox()`: where received messages are kept.
 INBOX_VARIABLES = ("IPCAM_BUCKET", "IPCAM_INCOMING_PREFIX")
+# The memory of alerts: the table's name, and what every reader of it does.
+ALERTS_TABLE_VARIABLE = "IPCAM_ALERTS_TABLE"
+ALERTS_TABLE_READS = ("dynamodb:GetItem", "dynamodb:Query")
 
 
 class Problems:
@@ -90,6 +96,87 @@ def function_environment(template: dict, resource: dict) -> set[str]:
     ):
         names.update(source.get("Environment", {}).get("Variables", {}).keys())
     return names
+
+
+def function_environment_values(template: dict, resource: dict) -> dict:
+    values: dict = {}
+    for source in (
+        template.get("Globals", {}).get("Function", {}),
+        resource.get("Properties", {}),
+    ):
+        values.update(source.get("Environment", {}).get("Variables", {}))
+    return values
+
+
+def role_statements(template: dict, function: dict) -> list[dict]:
+    """The policy statements of the function's role (both sides of an `Fn::If`)."""
+    role = function.get("Properties", {}).get("Role")
+    if not (isinstance(role, dict) and "Fn::GetAtt" in role):
+        return []
+    target = role["Fn::GetAtt"]
+    name = target[0] if isinstance(target, list) else str(target).split(".")[0]
+    statements: list[dict] = []
+
+    def collect(node) -> None:
+        if isinstance(node, list):
+            for item in node:
+                collect(item)
+        elif isinstance(node, dict) and "Fn::If" in node:
+            collect(node["Fn::If"][1:])
+        elif isinstance(node, dict) and "Effect" in node:
+            statements.append(node)
+
+    for policy in template.get("Resources", {}).get(name, {}).get("Properties", {}).get("Policies", []):
+        collect(policy.get("PolicyDocument", {}).get("Statement", []))
+    return statements
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def check_alerts_table_access(
+    template: dict, name: str, function: dict, reads_table: bool, problems: Problems
+) -> None:
+    """The table a function reads is the one its role may read, and only it."""
+    table = function_environment_values(template, function).get(ALERTS_TABLE_VARIABLE)
+    table_arn = (
+        {"Fn::GetAtt": [table["Ref"], "Arn"]} if isinstance(table, dict) and "Ref" in table else None
+    )
+    granted: set[str] = set()
+    for statement in role_statements(template, function):
+        actions = [a for a in as_list(statement.get("Action", [])) if str(a).startswith("dynamodb:")]
+        if not actions or statement.get("Effect") != "Allow":
+            continue
+        if not reads_table:
+            problems.add(name, f"its role grants {', '.join(actions)}, but its code reads no {ALERTS_TABLE_VARIABLE}")
+            continue
+        if table_arn is None:
+            problems.add(
+                name,
+                f"its role grants {', '.join(actions)}, but no {ALERTS_TABLE_VARIABLE} "
+                "names a table of the stack (`!Ref <table>`) for it",
+            )
+            continue
+        resources = [normalise_get_att(r) for r in as_list(statement.get("Resource", []))]
+        if resources != [table_arn]:
+            problems.add(
+                name,
+                f"its role grants {', '.join(actions)} on {statement.get('Resource')!r}: "
+                f"only the table {ALERTS_TABLE_VARIABLE} names ({table!r}) should be reachable",
+            )
+            continue
+        granted.update(actions)
+    if reads_table:
+        for missing in sorted(set(ALERTS_TABLE_READS) - granted):
+            problems.add(name, f"reads the memory of alerts, but its role may not {missing} its table")
+
+
+def normalise_get_att(value):
+    """`!GetAtt A.Arn` decodes as ["A", "Arn"] or "A.Arn": one form."""
+    if isinstance(value, dict) and isinstance(value.get("Fn::GetAtt"), str):
+        return {"Fn::GetAtt": value["Fn::GetAtt"].split(".", 1)}
+    return value
 
 
 def check_state_machines(template: dict, template_path: Path, problems: Problems) -> None:
@@ -187,6 +274,7 @@ def check_functions(template: dict, template_path: Path, problems: Problems) -> 
                 name,
                 f"{main.relative_to(ROOT)} reads {missing}, which the template does not set",
             )
+        check_alerts_table_access(template, name, function, ALERTS_TABLE_VARIABLE in read, problems)
     if len(set(binaries)) != len(binaries):
         problems.add("template", f"a binary is deployed twice: {sorted(binaries)}")
     return binaries
@@ -262,7 +350,8 @@ def main() -> int:
         args.translated.write_text(json.dumps(translated, indent=1) + "\n", encoding="utf-8")
     print(
         f"check_stack: ok: {len(binaries)} functions ({', '.join(binaries)}) built from "
-        "their crates with the variables they read; every state machine substitution provided"
+        "their crates with the variables they read, the alerts table reachable by its readers "
+        "only; every state machine substitution provided"
     )
     return 0
 
