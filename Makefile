@@ -9,7 +9,7 @@ FUNCTIONS := ingest-ses ingest-sendgrid extract-attachments detect-labels notify
 ## environment, installed on first use.
 VENV ?= .venv
 
-.PHONY: help demo test lint unit fixtures-check e2e validate zips deploy bench-detect bench-extract
+.PHONY: help demo test lint unit fixtures-check e2e validate zips deploy snooze bench-detect bench-extract
 
 ## List the targets, with what each does (the `##` comments of this file).
 help:
@@ -107,6 +107,42 @@ CONFIG ?= ipcam.toml
 STACK ?= ipcam
 deploy: $(VENV)/.infra-tools
 	CONFIG='$(CONFIG)' STACK='$(STACK)' VENV='$(VENV)' infra/deploy.sh
+
+## Mute the alerts of the deployed stack: make snooze CAMERA=frontdoor FOR=2h
+## (CAMERA=all: every camera; FOR in s, m, h or d; FOR=0s lifts a snooze).
+## Writes the snooze to the stack's alerts table with the AWS CLI.
+CAMERA ?=
+FOR ?= 1h
+snooze:
+	@snooze=$$(python3 -c "$$SNOOZE_ITEM" '$(CAMERA)' '$(FOR)') || exit 1; \
+	table=$$(aws cloudformation describe-stacks --stack-name '$(STACK)' \
+	  --query "Stacks[0].Outputs[?OutputKey=='AlertsTableName'].OutputValue | [0]" --output text) || exit 1; \
+	case "$$table" in ""|None) echo "snooze: stack $(STACK) has no AlertsTableName output: run make deploy first" >&2; exit 1;; esac; \
+	aws dynamodb put-item --table-name "$$table" --item "$${snooze#* }" || exit 1; \
+	echo "snooze: $(CAMERA) muted until $${snooze%% *} (the snooze in $$table)"
+
+# The snooze item `make snooze` writes, in the shape the functions read
+# (crates/adapters-aws/src/dynamodb.rs): its end, a space, the item's JSON.
+define SNOOZE_ITEM
+import datetime, json, re, sys
+camera, span = sys.argv[1].strip(), sys.argv[2].strip()
+if not camera:
+    sys.exit("snooze: name the camera: make snooze CAMERA=frontdoor FOR=2h (CAMERA=all for every camera)")
+found = re.fullmatch(r"([0-9]+)([smhd])", span)
+if not found:
+    sys.exit(f"snooze: FOR={span!r} is not a duration such as 30m, 2h or 1d")
+seconds = int(found[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[found[2]]
+now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+until = now + datetime.timedelta(seconds=seconds)
+item = {
+    "camera": {"S": "*" if camera == "all" else camera},
+    "entry": {"S": "snooze"},
+    "until": {"S": until.strftime("%Y-%m-%dT%H:%M:%SZ")},
+    "expiresAt": {"N": str(int(until.timestamp()))},
+}
+print(until.strftime("%Y-%m-%dT%H:%M:%SZ"), json.dumps(item))
+endef
+export SNOOZE_ITEM
 
 ## Time of the embedded detector on one 1920x1080 JPEG frame (criterion).
 bench-detect:
