@@ -24,8 +24,10 @@ use ipcam_core::contract::{
 use ipcam_core::ports::{AlertMemory, Detector, Notifier, ObjectStore};
 use ipcam_core::stages::detect::detect_labels;
 use ipcam_core::stages::extract::extract_attachments;
-use ipcam_core::stages::notify::notify;
+use ipcam_core::stages::notify::{notify, DEFAULT_LINK_VALIDITY};
 use ipcam_core::stages::{StageError, StageErrorKind};
+
+use crate::SmtpMailer;
 
 /// How a failed task is retried, per error kind, as in the state machine's
 /// `Retry` blocks.
@@ -188,6 +190,8 @@ pub struct LocalPipeline<S, D, N, M> {
     pub notifier: N,
     /// The memory of recent alerts (cooldowns, parked objects, snoozes).
     pub alerts: M,
+    /// The relay alert e-mails go through, when `[alerts.smtp]` names one.
+    pub mailer: Option<SmtpMailer>,
     pub retry: RetryPolicy,
 }
 
@@ -199,8 +203,21 @@ impl<S: ObjectStore, D: Detector, N: Notifier, M: AlertMemory> LocalPipeline<S, 
             detector,
             notifier,
             alerts,
+            mailer: None,
             retry: RetryPolicy::default(),
         }
+    }
+
+    /// The pipeline with alert e-mails relayed as `config`'s
+    /// `[alerts.smtp]` says, when it says so.
+    pub fn with_mail_relay_of(mut self, config: &Config) -> Result<Self, String> {
+        self.mailer = config
+            .alerts
+            .smtp
+            .as_ref()
+            .map(SmtpMailer::new)
+            .transpose()?;
+        Ok(self)
     }
 
     /// Runs one execution from its input to its end state.
@@ -245,7 +262,16 @@ impl<S: ObjectStore, D: Detector, N: Notifier, M: AlertMemory> LocalPipeline<S, 
                 };
                 let notification = self
                     .retry
-                    .run(|| notify(&request, &self.store, &self.notifier))
+                    .run(|| {
+                        notify(
+                            &request,
+                            &self.config,
+                            &self.store,
+                            &self.notifier,
+                            &self.mailer,
+                            DEFAULT_LINK_VALIDITY,
+                        )
+                    })
                     .await
                     .map_err(failed(Task::Notify))?;
                 Some((request, notification))

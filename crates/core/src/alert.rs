@@ -4,7 +4,9 @@
 
 use serde::Serialize;
 
+use crate::config::Rules;
 use crate::contract::{AlertRequest, Match, ObjectRef};
+use crate::schedule;
 
 /// SNS refuses subjects longer than this.
 const MAX_SUBJECT_CHARS: usize = 100;
@@ -36,7 +38,7 @@ pub struct Snapshot {
 
 /// Words the alert for an event whose analysis matched, pointing to the
 /// annotated `snapshot` when there is one.
-pub fn compose(request: &AlertRequest, snapshot: Option<&Snapshot>) -> Alert {
+pub fn compose(request: &AlertRequest, snapshot: Option<&Snapshot>, rules: &Rules) -> Alert {
     let matches = &request.analysis.matches;
     let labels = distinct_labels(matches);
     let seen = if labels.is_empty() {
@@ -48,10 +50,11 @@ pub fn compose(request: &AlertRequest, snapshot: Option<&Snapshot>) -> Alert {
 
     let frame_index = request.analysis.detection.frame;
     let frame = request.frames.get(frame_index);
-    let mut text = format!(
-        "Camera {} saw {seen}.\nWhen: {}\n",
-        request.camera, request.event.received_at
-    );
+    // For people, the camera's local time; the JSON keeps RFC 3339.
+    let when = chrono::DateTime::parse_from_rfc3339(&request.event.received_at)
+        .map(|at| schedule::local_time(rules, at.with_timezone(&chrono::Utc)))
+        .unwrap_or_else(|_| request.event.received_at.clone());
+    let mut text = format!("Camera {} saw {seen}.\nWhen: {when}\n", request.camera);
     for found in matches {
         let count = found.boxes.len();
         let boxes = match count {
@@ -183,12 +186,17 @@ mod tests {
 
     #[test]
     fn alert_names_camera_label_confidence_time_and_frame() {
-        let alert = compose(&person_at_frontdoor(), None);
+        let alert = compose(&person_at_frontdoor(), None, &Rules::default());
         assert_eq!(alert.subject, "Person at frontdoor");
         assert_eq!(alert.labels, vec!["Person"]);
         assert!(alert.text.contains("Camera frontdoor saw Person."));
         assert!(alert.text.contains("- Person 98.1% (1 in view)"));
-        assert!(alert.text.contains("When: 2026-11-29T10:00:00Z"));
+        assert!(
+            alert.text.contains("When: Sun 29 Nov 2026, 10:00:00 UTC"),
+            "{}",
+            alert.text
+        );
+        assert_eq!(alert.json["event"]["receivedAt"], "2026-11-29T10:00:00Z");
         assert!(alert.text.contains("Frame 1 of 1: snap01.jpg"));
         assert_eq!(alert.json["camera"], "frontdoor");
         assert_eq!(alert.json["frame"]["key"], "frames/m1/0.jpg");
@@ -206,7 +214,7 @@ mod tests {
             location: "s3://b/annotated/m1/0.jpg".into(),
             link: "https://b.s3.example/annotated/m1/0.jpg?X-Amz-Expires=21600".into(),
         };
-        let alert = compose(&person_at_frontdoor(), Some(&snapshot));
+        let alert = compose(&person_at_frontdoor(), Some(&snapshot), &Rules::default());
         assert!(alert
             .text
             .contains("Picture: https://b.s3.example/annotated/m1/0.jpg?X-Amz-Expires=21600\n"));
@@ -231,7 +239,7 @@ mod tests {
         car.confidence = 99.5;
         let again = request.analysis.matches[0].clone();
         request.analysis.matches.extend([car, again]);
-        let alert = compose(&request, None);
+        let alert = compose(&request, None, &Rules::default());
         assert_eq!(alert.labels, vec!["Car", "Person"]);
         assert_eq!(alert.subject, "Car, Person at frontdoor");
     }
@@ -241,7 +249,10 @@ mod tests {
         let mut request = person_at_frontdoor();
         request.camera = "c".repeat(300);
         assert_eq!(
-            compose(&request, None).subject.chars().count(),
+            compose(&request, None, &Rules::default())
+                .subject
+                .chars()
+                .count(),
             MAX_SUBJECT_CHARS
         );
     }

@@ -236,4 +236,17 @@ pub struct Notification {
     /// The alerting frame with boxes drawn on it, when it could be made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<ObjectRef>,
+    /// What became of the alert e-mail, when `[alerts]` asks for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailOutcome>,
+}
+
+/// What became of an alert e-mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "status")]
+pub enum EmailOutcome {
+    /// Handed to the mail service, which gave it this id.
+    Sent { id: String },
+    /// Not sent, and why.
+    Failed { reason: String },
 }

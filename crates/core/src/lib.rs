@@ -11,7 +11,8 @@
 //! - [`schedule`]: when a camera may alert, in its time zone;
 //! - [`memory`]: what recent alerts silence (cooldowns, parked objects,
 //!   snoozes);
-//! - [`alert`]: wording the alert;
+//! - [`alert`]: wording the alert, and [`alert_email`] as an e-mail with
+//!   the picture;
 //! - [`annotate`]: drawing what was found on the snapshot;
 //! - [`ports`]: the traits behind which the outside world sits (object
 //!   store, detector, notifier, executions, the memory of alerts);
@@ -25,6 +26,7 @@
 //! [`stages`].
 
 pub mod alert;
+pub mod alert_email;
 pub mod annotate;
 pub mod config;
 pub mod contract;

@@ -11,6 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::alert::Alert;
+use crate::alert_email::OutgoingMail;
 use crate::contract::{ExecutionInput, Frame, Label, ObjectRef};
 use crate::memory::{CameraMemory, Recollection};
 
@@ -119,6 +120,26 @@ pub trait AlertMemory: Send + Sync {
         camera: &str,
         until: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Where alert e-mails are handed over: SES, or an SMTP relay.
+pub trait Mailer: Send + Sync {
+    /// Sends one whole message to its envelope's recipients; returns the
+    /// id the service gave it.
+    fn send(&self, mail: &OutgoingMail) -> impl Future<Output = Result<String, PortError>> + Send;
+}
+
+/// No mailer: where no relay is configured, an e-mail asked for fails with
+/// a reason that says so.
+impl<M: Mailer> Mailer for Option<M> {
+    async fn send(&self, mail: &OutgoingMail) -> Result<String, PortError> {
+        match self {
+            Some(mailer) => mailer.send(mail).await,
+            None => Err(PortError::Permanent(
+                "no mail relay is configured to send it through: set [alerts.smtp]".into(),
+            )),
+        }
+    }
 }
 
 /// What happened when an execution was asked for.

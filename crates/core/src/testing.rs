@@ -12,11 +12,14 @@ use std::sync::Mutex;
 use base64::Engine;
 
 use crate::alert::Alert;
+use crate::alert_email::OutgoingMail;
 use crate::contract::{
     BoundingBox, Event, ExecutionInput, Frame, Label, ObjectRef, Source, CONTRACT_VERSION,
 };
 use crate::memory::{CameraMemory, Recollection, ALL_CAMERAS};
-use crate::ports::{AlertMemory, Detector, Executions, Notifier, ObjectStore, PortError, Started};
+use crate::ports::{
+    AlertMemory, Detector, Executions, Mailer, Notifier, ObjectStore, PortError, Started,
+};
 
 fn poisoned<T>(_: T) -> PortError {
     PortError::Permanent("a test double's lock was poisoned".into())
@@ -123,6 +126,42 @@ impl Notifier for KeptAlerts {
         let mut kept = self.0.lock().map_err(poisoned)?;
         kept.push(alert.clone());
         Ok(format!("kept-{}", kept.len()))
+    }
+}
+
+/// Keeps the e-mails it was asked to send, or refuses them all.
+#[derive(Default)]
+pub struct KeptMail {
+    pub sent: Mutex<Vec<OutgoingMail>>,
+    pub refuse: bool,
+}
+
+impl KeptMail {
+    /// A mailer whose relay refuses every message.
+    pub fn refusing() -> Self {
+        KeptMail {
+            refuse: true,
+            ..KeptMail::default()
+        }
+    }
+
+    /// The e-mails sent so far.
+    pub fn kept(&self) -> Vec<OutgoingMail> {
+        self.sent
+            .lock()
+            .map(|sent| sent.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl Mailer for KeptMail {
+    async fn send(&self, mail: &OutgoingMail) -> Result<String, PortError> {
+        if self.refuse {
+            return Err(PortError::Permanent("550 relaying denied".into()));
+        }
+        let mut sent = self.sent.lock().map_err(poisoned)?;
+        sent.push(mail.clone());
+        Ok(format!("mail-{}", sent.len()))
     }
 }
 

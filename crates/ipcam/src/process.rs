@@ -66,13 +66,11 @@ where
     // Kept beside the objects, so that the next run over the same folder
     // (or `ipcam serve` with it as its store) remembers these alerts.
     let alerts = FolderMemory::new(&options.out);
-    let pipeline = Arc::new(LocalPipeline::new(
-        config,
-        store.clone(),
-        detector,
-        notifier,
-        alerts,
-    ));
+    let pipeline = Arc::new(
+        LocalPipeline::new(config.clone(), store.clone(), detector, notifier, alerts)
+            .with_mail_relay_of(&config)
+            .map_err(anyhow::Error::msg)?,
+    );
     let executions = InProcessExecutions::new(pipeline, Journal::in_memory());
 
     let mut seen: HashMap<String, PathBuf> = HashMap::new();

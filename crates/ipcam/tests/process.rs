@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{ipcam, scratch};
+use common::{ipcam, scratch, MailSink};
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples")
@@ -255,5 +255,59 @@ fn a_snoozed_camera_is_not_analysed_until_the_snooze_is_lifted() {
     ]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no camera `backyard`"));
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+#[test]
+fn the_alert_is_emailed_with_its_picture_through_the_configured_relay() {
+    let out = scratch("email");
+    let sink = MailSink::start();
+    let config = out.join("ipcam.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[cameras]]\nname = \"frontdoor\"\nfrom = \"frontdoor@cams.example.com\"\nlabels = [\"person\"]\ntimezone = \"Europe/Rome\"\n\n[alerts]\nemail_to = [\"owner@home.example\"]\nemail_from = \"Cameras <alerts@cams.example.com>\"\n\n[alerts.smtp]\nhost = \"127.0.0.1\"\nport = {}\nstarttls = false\n",
+            sink.port
+        ),
+    )
+    .unwrap();
+    let front = samples().join("frontdoor_person.eml");
+    let output = ipcam(&[
+        "process",
+        "--json",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        front.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(json_lines(&output)[0]["alert"], true);
+
+    let mail = sink.received();
+    assert_eq!(mail.from, "alerts@cams.example.com");
+    assert_eq!(mail.to, ["owner@home.example"]);
+    let message = mailparse::parse_mail(&mail.data).unwrap();
+    let mut jpegs = 0;
+    let mut text = String::new();
+    let mut pending = vec![&message];
+    while let Some(part) = pending.pop() {
+        pending.extend(part.subparts.iter());
+        match part.ctype.mimetype.as_str() {
+            "image/jpeg" => {
+                let picture = part.get_body_raw().unwrap();
+                assert!(picture.starts_with(&[0xFF, 0xD8]), "a JPEG");
+                jpegs += 1;
+            }
+            "text/plain" => text = part.get_body().unwrap(),
+            _ => {}
+        }
+    }
+    assert_eq!(jpegs, 2, "the picture inline and attached");
+    assert!(text.contains("Camera frontdoor saw Person."), "{text}");
+    assert!(
+        text.contains("CET") || text.contains("CEST"),
+        "the camera's time: {text}"
+    );
     std::fs::remove_dir_all(out).unwrap();
 }

@@ -4,7 +4,9 @@
 //! all reported at once.
 
 use super::locate::Locator;
-use super::{ActiveWindow, Camera, Config, ConfigError, Rules, Serve, WantedLabel, UNKNOWN_CAMERA};
+use super::{
+    ActiveWindow, Alerts, Camera, Config, ConfigError, Rules, Serve, WantedLabel, UNKNOWN_CAMERA,
+};
 
 impl Config {
     /// Every relation between keys that does not hold, each located;
@@ -15,6 +17,7 @@ impl Config {
         check_box_areas(&self.defaults, "defaults", at, &mut errors);
         check_windows(&self.defaults.active, "defaults", at, &mut errors);
         check_serve(&self.serve, at, &mut errors);
+        check_alerts(&self.alerts, at, &mut errors);
         for (index, camera) in self.cameras.iter().enumerate() {
             let earlier = &self.cameras[..index];
             check_camera(&self.defaults, camera, index, earlier, at, &mut errors);
@@ -166,6 +169,37 @@ fn check_windows(
         let key = format!("{table}.active[{position}]");
         let places = [key.clone(), format!("{table}.active")];
         errors.push(error_at(at, key, &places, problem.into()));
+    }
+}
+
+/// Alert e-mails need a sender; a relay's credentials go in pairs.
+fn check_alerts(alerts: &Alerts, at: &Locator<'_>, errors: &mut Vec<ConfigError>) {
+    if !alerts.email_to.is_empty() && alerts.email_from.is_none() {
+        let key = "alerts.email_from".to_string();
+        let places = [key.clone(), "alerts.email_to".into(), "alerts".into()];
+        errors.push(error_at(
+            at,
+            key,
+            &places,
+            "`email_to` is set but `email_from` is not: name the sender of the alert e-mails, such as \"Cameras <alerts@cams.example.com>\" (on AWS, an address of the domain the stack receives for)".into(),
+        ));
+    }
+    if let Some(smtp) = &alerts.smtp {
+        if smtp.username.is_some() != smtp.password.is_some() {
+            let given = if smtp.username.is_some() {
+                "username"
+            } else {
+                "password"
+            };
+            let key = format!("alerts.smtp.{given}");
+            let places = [key.clone(), "alerts.smtp".into()];
+            errors.push(error_at(
+                at,
+                key,
+                &places,
+                "the relay's `username` and `password` go together: set both, or neither".into(),
+            ));
+        }
     }
 }
 

@@ -29,12 +29,12 @@ use locate::Locator;
 pub use cameras::bare_address;
 pub use errors::{ConfigError, ConfigErrors, LoadError};
 pub use tables::{
-    ActiveWindow, Camera, ExtractSettings, Ingest, LocalAlerts, OnFail, Rules, Serve, Stationary,
-    Verdicts, WantedLabel, Zone,
+    ActiveWindow, Alerts, Camera, ExtractSettings, Ingest, OnFail, Rules, Serve, SmtpRelay,
+    Stationary, Verdicts, WantedLabel, Zone,
 };
 pub use values::{
-    Bounded, ClockTime, Day, Fraction, ListenAddress, MessageBytes, Percent, SenderPattern, Span,
-    TimeZone, WebUrl,
+    Bounded, ClockTime, Day, Fraction, ListenAddress, MailAddress, MessageBytes, Percent,
+    SenderPattern, Span, TimeZone, WebUrl,
 };
 
 /// Camera name used for e-mails that match no configured camera.
@@ -55,9 +55,10 @@ pub struct Config {
     /// Who may send e-mail in, and what the mail service's checks decide.
     #[serde(default)]
     pub ingest: Ingest,
-    /// Where the local runner sends alerts; the Lambdas use SNS instead.
+    /// Where alerts go besides SNS or the terminal: e-mail, and locally a
+    /// file and a webhook.
     #[serde(default)]
-    pub alerts: LocalAlerts,
+    pub alerts: Alerts,
     /// How `ipcam serve` listens; the Lambdas ignore it.
     #[serde(default)]
     pub serve: Serve,

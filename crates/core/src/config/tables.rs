@@ -5,20 +5,63 @@
 use serde::{Deserialize, Serialize};
 
 use super::values::{
-    Bounded, ClockTime, Day, Fraction, ListenAddress, MessageBytes, Percent, SenderPattern, Span,
-    TimeZone, WebUrl,
+    Bounded, ClockTime, Day, Fraction, ListenAddress, MailAddress, MessageBytes, Percent,
+    SenderPattern, Span, TimeZone, WebUrl,
 };
 
-/// `[alerts]`: the local runner's alert channels, besides the terminal.
+/// `[alerts]`: where alerts go besides SNS (on AWS) or the terminal
+/// (locally).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct LocalAlerts {
-    /// JSON-lines file each alert is appended to.
+pub struct Alerts {
+    /// Locally: the JSON-lines file each alert is appended to.
     #[serde(default)]
     pub file: Option<String>,
-    /// URL each alert's JSON is POSTed to.
+    /// Locally: the URL each alert's JSON is POSTed to.
     #[serde(default)]
     pub webhook: Option<WebUrl>,
+    /// Who gets each alert as an e-mail with the annotated picture: through
+    /// SES on AWS, through `[alerts.smtp]` locally.
+    #[serde(default)]
+    pub email_to: Vec<MailAddress>,
+    /// The sender of those e-mails; on AWS an address of the domain SES
+    /// receives for (which the stack verifies).
+    #[serde(default)]
+    pub email_from: Option<MailAddress>,
+    /// Locally: the mail server the alert e-mails are handed to.
+    #[serde(default)]
+    pub smtp: Option<SmtpRelay>,
+}
+
+/// `[alerts.smtp]`: a mail server that relays the alert e-mails of
+/// `ipcam process` and `ipcam serve` (a mailbox provider's submission
+/// port, or the home router's).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpRelay {
+    pub host: String,
+    /// 587 (submission, with STARTTLS) unless said otherwise.
+    #[serde(default = "SmtpRelay::default_port")]
+    pub port: u16,
+    /// Upgrade the connection with STARTTLS before anything is sent, and
+    /// refuse to go on without it. On by default: credentials and pictures
+    /// should not cross a network in clear.
+    #[serde(default = "SmtpRelay::default_starttls")]
+    pub starttls: bool,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+impl SmtpRelay {
+    fn default_port() -> u16 {
+        587
+    }
+
+    fn default_starttls() -> bool {
+        true
+    }
 }
 
 /// `[serve]`: the SMTP server cameras send to, and the HTTP endpoint for
@@ -587,6 +630,24 @@ mod tests {
         assert_eq!(rules.stationary.window, Span::from_secs(3 * 3600));
         let err = one_error("[defaults]\ncooldown = \"10\"\n");
         assert!(err.message.contains("without a unit"), "{err}");
+    }
+
+    #[test]
+    fn alert_emails_name_their_recipients_sender_and_relay() {
+        let text = "[alerts]\nemail_to = [\"me@home.example\"]\nemail_from = \"Cameras <alerts@cams.example.com>\"\n[alerts.smtp]\nhost = \"smtp.home.example\"\nusername = \"me\"\npassword = \"pw\"\n";
+        let alerts = Config::parse(text).unwrap().alerts;
+        assert_eq!(alerts.email_to[0].0, "me@home.example");
+        assert_eq!(
+            alerts.email_from.unwrap().0,
+            "Cameras <alerts@cams.example.com>"
+        );
+        let smtp = alerts.smtp.unwrap();
+        assert_eq!((smtp.port, smtp.starttls), (587, true));
+        let err = one_error("[alerts]\nemail_to = [\"me at home\"]\n");
+        assert_eq!(err.line, Some(2), "{err}");
+        assert!(err.message.contains("not an e-mail address"), "{err}");
+        let err = one_error("[alerts]\nemail_to = [\"me@home.example\"]\n");
+        assert_eq!(err.key.as_deref(), Some("alerts.email_from"), "{err}");
     }
 
     #[test]

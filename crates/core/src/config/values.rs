@@ -52,6 +52,46 @@ impl From<WebUrl> for String {
     }
 }
 
+/// An e-mail address, bare (`me@home.example`) or with a display name
+/// (`Cameras <alerts@cams.example.com>`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MailAddress(pub String);
+
+impl MailAddress {
+    /// The address without its display name.
+    pub fn bare(&self) -> String {
+        super::cameras::bare_address(&self.0)
+    }
+}
+
+impl TryFrom<String> for MailAddress {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        let bare = super::cameras::bare_address(&text);
+        let valid = bare.split_once('@').is_some_and(|(user, host)| {
+            !user.is_empty()
+                && host.contains('.')
+                && !host.starts_with('.')
+                && !host.ends_with('.')
+                && !bare.contains(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == ',')
+        });
+        if valid {
+            Ok(MailAddress(text.trim().to_string()))
+        } else {
+            Err(format!(
+                "`{text}` is not an e-mail address: write one such as \"me@home.example\" or \"Cameras <alerts@cams.example.com>\""
+            ))
+        }
+    }
+}
+
+impl From<MailAddress> for String {
+    fn from(address: MailAddress) -> String {
+        address.0
+    }
+}
+
 /// A percentage, 0 to 100.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Deserialize, Serialize)]
 #[serde(try_from = "f64", into = "f64")]

@@ -7,14 +7,22 @@
 //! cannot be read or drawn on, the alert goes without it rather than late
 //! or not at all; and if no link can be signed, the alert gives where the
 //! picture is kept instead.
+//!
+//! When `[alerts] email_to` names people, the alert also goes to them as an
+//! e-mail with the picture, after it is published. The published alert is
+//! the one of record: an e-mail that cannot be sent is logged and said in
+//! the notification, and does not fail the task, whose retry would publish
+//! the alert twice.
 
 use std::time::Duration;
 
 use super::StageError;
-use crate::alert::{self, Snapshot};
+use crate::alert::{self, Alert, Snapshot};
+use crate::alert_email;
 use crate::annotate::annotate;
-use crate::contract::{AlertRequest, Notification, ObjectRef};
-use crate::ports::{Notifier, ObjectStore};
+use crate::config::Config;
+use crate::contract::{AlertRequest, EmailOutcome, Notification, ObjectRef};
+use crate::ports::{Mailer, Notifier, ObjectStore};
 
 /// Largest frame drawn on, in pixels. Drawing holds the picture decoded
 /// (3 bytes a pixel) and its encoding: 12 megapixels stay well within the
@@ -28,53 +36,79 @@ const MAX_DRAWN_PIXELS: u64 = 12_000_000;
 /// looked at, without leaving a forwarded link open for days.
 pub const DEFAULT_LINK_VALIDITY: Duration = Duration::from_secs(6 * 60 * 60);
 
-/// Draws on the alerting frame, words the alert and sends it through the
-/// notifier, with a link to the picture that works for
-/// [`DEFAULT_LINK_VALIDITY`].
+/// Draws on the alerting frame, words the alert in the camera's time zone
+/// and sends it through the notifier, with a link to the picture that works
+/// for `link_valid_for` at most (a store's signature may end sooner: see
+/// [`ObjectStore::share`]); then e-mails it to `[alerts] email_to`, if set.
 pub async fn notify(
     request: &AlertRequest,
+    config: &Config,
     store: &impl ObjectStore,
     notifier: &impl Notifier,
-) -> Result<Notification, StageError> {
-    notify_with_link_valid_for(request, store, notifier, DEFAULT_LINK_VALIDITY).await
-}
-
-/// [`notify`], with a link to the picture that works for `link_valid_for`
-/// at most (a store's signature may end sooner: see
-/// [`ObjectStore::share`]).
-pub async fn notify_with_link_valid_for(
-    request: &AlertRequest,
-    store: &impl ObjectStore,
-    notifier: &impl Notifier,
+    mailer: &impl Mailer,
     link_valid_for: Duration,
 ) -> Result<Notification, StageError> {
-    let snapshot = match annotated_snapshot(request, store, link_valid_for).await {
-        Ok(snapshot) => Some(snapshot),
+    let drawn = match annotated_snapshot(request, store, link_valid_for).await {
+        Ok(drawn) => Some(drawn),
         Err(reason) => {
             tracing::warn!(event = %request.event.id, "the alert goes without its picture: {reason}");
             None
         }
     };
-    let alert = alert::compose(request, snapshot.as_ref());
+    let snapshot = drawn.as_ref().map(|(snapshot, _)| snapshot);
+    let rules = config.rules_for(&request.camera);
+    let alert = alert::compose(request, snapshot, &rules);
     let message_id = notifier
         .publish(&alert)
         .await
         .map_err(|err| StageError::from_port("publishing the alert", err))?;
+    let picture = drawn.as_ref().map(|(_, jpeg)| jpeg.as_slice());
+    let email = email(request, config, &alert, picture, snapshot, mailer).await;
     Ok(Notification {
         message_id,
         subject: alert.subject,
-        snapshot: snapshot.map(|snapshot| snapshot.object),
+        snapshot: drawn.map(|(snapshot, _)| snapshot.object),
+        email,
     })
 }
 
-/// The alerting frame with its matches drawn on, stored, and a link to it.
-/// Its key depends on the event and frame only, so a retried notification
-/// rewrites the same object.
+/// Sends the alert as an e-mail when `[alerts]` names recipients; what
+/// became of it, for the notification.
+async fn email(
+    request: &AlertRequest,
+    config: &Config,
+    alert: &Alert,
+    picture: Option<&[u8]>,
+    snapshot: Option<&Snapshot>,
+    mailer: &impl Mailer,
+) -> Option<EmailOutcome> {
+    let recipients = &config.alerts.email_to;
+    let from = config.alerts.email_from.as_ref()?;
+    if recipients.is_empty() {
+        return None;
+    }
+    let link = snapshot.map(|snapshot| snapshot.link.as_str());
+    let sent = match alert_email::compose(alert, picture, link, from, recipients) {
+        Ok(mail) => mailer.send(&mail).await.map_err(|err| err.to_string()),
+        Err(err) => Err(err.to_string()),
+    };
+    Some(match sent {
+        Ok(id) => EmailOutcome::Sent { id },
+        Err(reason) => {
+            tracing::warn!(event = %request.event.id, "the alert e-mail was not sent: {reason}");
+            EmailOutcome::Failed { reason }
+        }
+    })
+}
+
+/// The alerting frame with its matches drawn on, stored, a link to it, and
+/// its JPEG. Its key depends on the event and frame only, so a retried
+/// notification rewrites the same object.
 async fn annotated_snapshot(
     request: &AlertRequest,
     store: &impl ObjectStore,
     link_valid_for: Duration,
-) -> Result<Snapshot, String> {
+) -> Result<(Snapshot, Vec<u8>), String> {
     let index = request.analysis.detection.frame;
     let frame = request
         .frames
@@ -97,7 +131,7 @@ async fn annotated_snapshot(
         key: format!("annotated/{}/{index}.jpg", request.event.id),
     };
     store
-        .put(&object, drawn, "image/jpeg")
+        .put(&object, drawn.clone(), "image/jpeg")
         .await
         .map_err(|err| format!("storing the drawn picture: {err}"))?;
     let location = store.locate(&object);
@@ -108,11 +142,12 @@ async fn annotated_snapshot(
             location.clone()
         }
     };
-    Ok(Snapshot {
+    let snapshot = Snapshot {
         location,
         link,
         object,
-    })
+    };
+    Ok((snapshot, drawn))
 }
 
 #[cfg(test)]
@@ -122,7 +157,25 @@ mod tests {
         Analysis, BoundingBox, Detection, Event, Frame, Match, Source, CONTRACT_VERSION,
     };
     use crate::ports::PortError;
-    use crate::testing::{grey_jpeg, KeptAlerts, MemoryStore};
+    use crate::testing::{grey_jpeg, KeptAlerts, KeptMail, MemoryStore};
+
+    /// No e-mail, the default link validity: what most tests need.
+    async fn notify_without_email(
+        request: &AlertRequest,
+        store: &impl ObjectStore,
+        notifier: &impl Notifier,
+    ) -> Result<Notification, StageError> {
+        let config = Config::parse("").unwrap();
+        notify(
+            request,
+            &config,
+            store,
+            notifier,
+            &KeptMail::default(),
+            DEFAULT_LINK_VALIDITY,
+        )
+        .await
+    }
     use std::sync::Mutex;
 
     /// A store that signs links to its objects as S3 does, or cannot sign.
@@ -243,7 +296,9 @@ mod tests {
             .await
             .unwrap();
         let notifier = KeptAlerts::default();
-        let notification = notify(&request, &store, &notifier).await.unwrap();
+        let notification = notify_without_email(&request, &store, &notifier)
+            .await
+            .unwrap();
 
         let snapshot = notification.snapshot.expect("a snapshot was stored");
         assert_eq!(snapshot.key, "annotated/evt-7/0.jpg");
@@ -266,9 +321,17 @@ mod tests {
         let store = signing_store_with_the_frame();
         let notifier = KeptAlerts::default();
         let two_hours = Duration::from_secs(2 * 60 * 60);
-        notify_with_link_valid_for(&person_at_the_door(), &store, &notifier, two_hours)
-            .await
-            .unwrap();
+        let config = Config::parse("").unwrap();
+        notify(
+            &person_at_the_door(),
+            &config,
+            &store,
+            &notifier,
+            &KeptMail::default(),
+            two_hours,
+        )
+        .await
+        .unwrap();
 
         assert_eq!(*store.asked.lock().unwrap(), vec![two_hours]);
         let link = "https://b.s3.example/annotated/evt-7/0.jpg?X-Amz-Expires=7200";
@@ -287,9 +350,87 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_alert_is_emailed_with_the_drawn_picture_and_the_link() {
+        let store = signing_store_with_the_frame();
+        let notifier = KeptAlerts::default();
+        let mail = KeptMail::default();
+        let config = Config::parse(
+            "[defaults]\ntimezone = \"Europe/Rome\"\n[alerts]\nemail_to = [\"me@home.example\"]\nemail_from = \"alerts@cams.example.com\"\n",
+        )
+        .unwrap();
+        let notification = notify(
+            &person_at_the_door(),
+            &config,
+            &store,
+            &notifier,
+            &mail,
+            DEFAULT_LINK_VALIDITY,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            notification.email,
+            Some(EmailOutcome::Sent {
+                id: "mail-1".into()
+            })
+        );
+        let sent = mail.kept();
+        assert_eq!(sent[0].to, ["me@home.example"]);
+        let message = mailparse::parse_mail(&sent[0].raw).unwrap();
+        let drawn = store.get(&notification.snapshot.unwrap()).await.unwrap();
+        let attached = &message.subparts[1];
+        assert_eq!(
+            attached.get_body_raw().unwrap(),
+            drawn,
+            "the drawn picture is attached"
+        );
+        let text = message.subparts[0].subparts[0].subparts[0]
+            .get_body()
+            .unwrap();
+        assert!(
+            text.contains("https://b.s3.example/annotated/evt-7/0.jpg"),
+            "{text}"
+        );
+        // The time is the camera's: 10:00 UTC is 11:00 in Rome in November.
+        assert!(
+            text.contains("When: Sun 29 Nov 2026, 11:00:00 CET"),
+            "{text}"
+        );
+        assert!(notifier.kept()[0]
+            .text
+            .contains("When: Sun 29 Nov 2026, 11:00:00 CET"));
+    }
+
+    #[tokio::test]
+    async fn an_email_that_cannot_be_sent_does_not_fail_the_published_alert() {
+        let store = signing_store_with_the_frame();
+        let notifier = KeptAlerts::default();
+        let mail = KeptMail::refusing();
+        let config = Config::parse(
+            "[alerts]\nemail_to = [\"me@home.example\"]\nemail_from = \"alerts@cams.example.com\"\n",
+        )
+        .unwrap();
+        let notification = notify(
+            &person_at_the_door(),
+            &config,
+            &store,
+            &notifier,
+            &mail,
+            DEFAULT_LINK_VALIDITY,
+        )
+        .await
+        .unwrap();
+        assert_eq!(notifier.kept().len(), 1);
+        assert!(matches!(
+            notification.email,
+            Some(EmailOutcome::Failed { .. })
+        ));
+    }
+
+    #[tokio::test]
     async fn links_work_for_six_hours_unless_the_caller_says_otherwise() {
         let store = signing_store_with_the_frame();
-        notify(&person_at_the_door(), &store, &KeptAlerts::default())
+        notify_without_email(&person_at_the_door(), &store, &KeptAlerts::default())
             .await
             .unwrap();
         assert_eq!(
@@ -305,7 +446,7 @@ mod tests {
             ..signing_store_with_the_frame()
         };
         let notifier = KeptAlerts::default();
-        let notification = notify(&person_at_the_door(), &store, &notifier)
+        let notification = notify_without_email(&person_at_the_door(), &store, &notifier)
             .await
             .unwrap();
 
@@ -333,7 +474,9 @@ mod tests {
             .await
             .unwrap();
         let notifier = KeptAlerts::default();
-        let notification = notify(&request, &store, &notifier).await.unwrap();
+        let notification = notify_without_email(&request, &store, &notifier)
+            .await
+            .unwrap();
         assert_eq!(notification.snapshot, None);
         assert_eq!(notifier.kept().len(), 1);
     }
@@ -342,7 +485,7 @@ mod tests {
     async fn a_frame_that_cannot_be_read_does_not_stop_the_alert() {
         let store = MemoryStore::default();
         let notifier = KeptAlerts::default();
-        let notification = notify(&person_at_the_door(), &store, &notifier)
+        let notification = notify_without_email(&person_at_the_door(), &store, &notifier)
             .await
             .unwrap();
         assert_eq!(notification.snapshot, None);

@@ -71,13 +71,17 @@ where
     let store = FolderStore::new(&store_folder);
     let detector = make_detector(store.clone())?;
     let notifier = LocalNotifier::new(Terminal::Stdout, Some(alerts_file.clone()), webhook.clone());
-    let pipeline = Arc::new(LocalPipeline::new(
-        config.clone(),
-        store.clone(),
-        detector,
-        notifier,
-        FolderMemory::new(&store_folder),
-    ));
+    let pipeline = Arc::new(
+        LocalPipeline::new(
+            config.clone(),
+            store.clone(),
+            detector,
+            notifier,
+            FolderMemory::new(&store_folder),
+        )
+        .with_mail_relay_of(&config)
+        .map_err(anyhow::Error::msg)?,
+    );
     let executions = Arc::new(InProcessExecutions::new(
         pipeline,
         Journal::in_folder(store_folder.join("executions")),
