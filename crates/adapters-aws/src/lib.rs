@@ -1,7 +1,7 @@
 //! # ipcam-adapters-aws
 //!
-//! The ports of `ipcam-core` on AWS (S3, Rekognition, SNS, Step Functions
-//! and DynamoDB) and what every Lambda function shares ([`lambda`]: JSON
+//! The ports of `ipcam-core` on AWS (S3, Rekognition, SNS, SES, Step
+//! Functions and DynamoDB) and what every Lambda function shares ([`lambda`]: JSON
 //! logs, settings, the configuration from S3, stage errors as Lambda errors;
 //! [`metric`]: CloudWatch metrics as Embedded Metric Format log lines).
 //!
@@ -14,12 +14,14 @@ pub mod lambda;
 pub mod metric;
 mod rekognition;
 mod s3;
+mod ses;
 mod sfn;
 mod sns;
 
 pub use dynamodb::DynamoAlertMemory;
 pub use rekognition::RekognitionDetector;
 pub use s3::S3Store;
+pub use ses::SesMailer;
 pub use sfn::StepFunctions;
 pub use sns::SnsNotifier;
 

@@ -2,11 +2,13 @@
 //! decisions `make demo` shows a new user.
 
 mod common;
+mod mail_sink;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{ipcam, scratch, MailSink};
+use common::{ipcam, scratch};
+use mail_sink::MailSink;
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples")

@@ -1,34 +1,50 @@
 //! notify: draws the boxes on the alerting frame (stored under
 //! `annotated/`) and publishes one alert per alerting event to
 //! `IPCAM_TOPIC_ARN`, with a link to the picture that works for
-//! `IPCAM_SNAPSHOT_LINK_HOURS`.
+//! `IPCAM_SNAPSHOT_LINK_HOURS`; e-mails it with the picture, through SES,
+//! when the configuration's `[alerts]` names recipients.
 
 use std::time::Duration;
 
 use ipcam_adapters_aws::lambda::{
-    diagnostic, init_logging, run, service_fn, setting, Diagnostic, Error, LambdaEvent,
+    cold_start, diagnostic, run, service_fn, setting, Diagnostic, Error, LambdaEvent,
 };
-use ipcam_adapters_aws::{sdk_config, S3Store, SnsNotifier};
+use ipcam_adapters_aws::{S3Store, SesMailer, SnsNotifier};
+use ipcam_core::config::Config;
 use ipcam_core::contract::{AlertRequest, Notification};
-use ipcam_core::stages::notify::{notify_with_link_valid_for, DEFAULT_LINK_VALIDITY};
+use ipcam_core::stages::notify::{notify, DEFAULT_LINK_VALIDITY};
 
 /// The most hours a link may be asked for: a signature (SigV4) is honoured
 /// for 7 days at most.
 const MAX_LINK_HOURS: u64 = 7 * 24;
 
-async fn handle(
-    store: &S3Store,
-    notifier: &SnsNotifier,
+struct Function {
+    config: Config,
+    store: S3Store,
+    notifier: SnsNotifier,
+    mailer: SesMailer,
     link_valid_for: Duration,
+}
+
+async fn handle(
+    function: &Function,
     event: LambdaEvent<AlertRequest>,
 ) -> Result<Notification, Diagnostic> {
-    let notification = notify_with_link_valid_for(&event.payload, store, notifier, link_valid_for)
-        .await
-        .map_err(diagnostic)?;
+    let notification = notify(
+        &event.payload,
+        &function.config,
+        &function.store,
+        &function.notifier,
+        &function.mailer,
+        function.link_valid_for,
+    )
+    .await
+    .map_err(diagnostic)?;
     tracing::info!(
         camera = %event.payload.camera,
         message_id = %notification.message_id,
         snapshot = notification.snapshot.as_ref().map(|object| object.key.as_str()).unwrap_or("none"),
+        email = ?notification.email,
         "alert published: {}",
         notification.subject
     );
@@ -55,14 +71,18 @@ fn link_validity(hours: Option<&str>) -> Result<Duration, String> {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    init_logging();
+    let start = cold_start().await?;
     let link_valid_for = link_validity(std::env::var("IPCAM_SNAPSHOT_LINK_HOURS").ok().as_deref())?;
-    let sdk = sdk_config().await;
-    let store = S3Store::new(&sdk);
-    let notifier = SnsNotifier::new(&sdk, setting("IPCAM_TOPIC_ARN")?);
-    let (store, notifier) = (&store, &notifier);
+    let function = Function {
+        notifier: SnsNotifier::new(&start.sdk, setting("IPCAM_TOPIC_ARN")?),
+        mailer: SesMailer::new(&start.sdk),
+        link_valid_for,
+        config: start.config,
+        store: start.store,
+    };
+    let function = &function;
     run(service_fn(move |event| async move {
-        handle(store, notifier, link_valid_for, event).await
+        handle(function, event).await
     }))
     .await
 }

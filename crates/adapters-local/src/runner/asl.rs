@@ -429,7 +429,10 @@ fn matches(state: &Value, rule: &Value) -> bool {
             number(variable) < number(path(state, operand.as_str().expect("a path")))
         }
         "BooleanEquals" => variable == operand,
-        "IsPresent" => !variable.is_null() == operand.as_bool().expect("IsPresent takes a boolean"),
+        "IsPresent" => {
+            let present = !variable.is_null();
+            present == operand.as_bool().expect("IsPresent takes a boolean")
+        }
         _ => panic!("this test does not know the Choice operator {operator}"),
     }
 }
