@@ -14,6 +14,9 @@ use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::{SmtpTransport, Transport};
 
+mod mail_sink;
+use mail_sink::MailSink;
+
 const CAMERAS: &str = r#"
 [[cameras]]
 name = "frontdoor"
@@ -240,6 +243,27 @@ fn a_camera_email_over_smtp_raises_the_alert_once() {
         "{log:#?}"
     );
     assert!(log.iter().any(|line| line.ends_with("stopped")), "{log:#?}");
+}
+
+#[test]
+fn the_alert_of_a_camera_email_is_emailed_through_the_relay() {
+    let relay = MailSink::start();
+    let config = format!(
+        "{CAMERAS}\n[alerts]\nemail_to = [\"owner@home.example\"]\nemail_from = \"alerts@cams.example.com\"\n[alerts.smtp]\nhost = \"127.0.0.1\"\nport = {}\nstarttls = false\n",
+        relay.port
+    );
+    let server = Server::start("email", &config);
+    let camera = server.smtp_client(Mechanism::Plain, "s3cret");
+    camera
+        .send_raw(&camera_envelope(), &sample("frontdoor_person.eml"))
+        .unwrap();
+    let mail = relay.received();
+    assert_eq!(mail.to, ["owner@home.example"]);
+    let text = String::from_utf8_lossy(&mail.data);
+    assert!(text.contains("Subject: Person at frontdoor"), "{text}");
+    assert!(text.contains("Content-Type: image/jpeg"), "{text}");
+    let stopped = server.stop();
+    assert_eq!(stopped.alerts.len(), 1);
 }
 
 #[test]
