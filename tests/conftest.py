@@ -16,6 +16,11 @@ Two edges cannot be reached here and are replaced, narrowly:
 * Rekognition: moto answers DetectLabels with one canned label. Each test
   says what Rekognition sees in which stored frame (`EmulatedRekognition`),
   and can make it throttle; every call is recorded.
+
+The memory of alerts is moto's DynamoDB, created as the stack creates it. Its
+writes are recorded (`AlertWrites`) and made one at a time, as DynamoDB makes
+a conditional write; a test can hold the first writes until all have arrived,
+so that executions judged together really race for the claim.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -43,6 +49,7 @@ import pytest
 from botocore.config import Config as BotoConfig
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.exceptions import JsonRESTError
+from moto.dynamodb.models import DynamoDBBackend
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.rekognition.responses import RekognitionResponse
 from moto.s3.exceptions import MissingBucket
@@ -95,6 +102,7 @@ STATE_MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STATE_MACH
 TOPIC_NAME = "ipcam-alerts"
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC_NAME}"
 ALERT_QUEUE_NAME = "ipcam-alerts-inbox"
+ALERTS_TABLE = "ipcam-alerts"
 LAMBDA_ROLE_NAME = "ipcam-lambda"
 SENDGRID_USERNAME = "sendgrid"
 SENDGRID_PASSWORD = "inbound-parse-test-password"
@@ -116,7 +124,9 @@ DEFINITION_SUBSTITUTIONS = {
     "NotifyFunctionArn": "notify",
 }
 
-# The configuration the functions read from s3://BUCKET/CONFIG_KEY.
+# The configuration the functions read from s3://BUCKET/CONFIG_KEY. They
+# read it once per cold start, and every test shares the function processes:
+# a rule a test needs is a camera of its own here, recognised by its sender.
 CONFIG_TOML = """\
 [defaults]
 labels = ["person", "car"]
@@ -127,6 +137,27 @@ name = "frontdoor"
 from = "frontdoor@cams.example.com"
 labels = ["person"]
 min_confidence = 70
+
+# A cooldown, and no stationary suppression, so that only the cooldown silences.
+[[cameras]]
+name = "porch"
+from = "porch@cams.example.com"
+labels = ["person"]
+cooldown = "10m"
+stationary = { window = "0s" }
+
+# Quiet outside the daytime (UTC).
+[[cameras]]
+name = "garden"
+from = "garden@cams.example.com"
+labels = ["person"]
+active = [{ from = "08:00", to = "20:00" }]
+
+# People and cars, with the default stationary suppression (a parked car).
+[[cameras]]
+name = "drive"
+from = "drive@cams.example.com"
+labels = ["person", "car"]
 """
 
 # What the deployed stack gives every function; the same values go to the
@@ -139,11 +170,17 @@ FUNCTION_ENVIRONMENT = {
     "IPCAM_TOPIC_ARN": TOPIC_ARN,
     "IPCAM_SENDGRID_USERNAME": SENDGRID_USERNAME,
     "IPCAM_SENDGRID_PASSWORD": SENDGRID_PASSWORD,
+    "IPCAM_ALERTS_TABLE": ALERTS_TABLE,
 }
 
 # Long enough for `cargo run` to finish a build left incomplete.
 INVOKE_TIMEOUT_SECONDS = 900
 EXECUTION_TIMEOUT_SECONDS = 120
+# Instances of each function cargo lambda watch runs at once, as Lambda
+# would: executions started together run their stages side by side.
+FUNCTION_CONCURRENCY = 2
+# How long held writes to the alerts table wait for the others.
+HOLD_TIMEOUT_SECONDS = 60
 
 
 def free_port() -> int:
@@ -240,6 +277,88 @@ def _stored_object(bucket: str, key: str) -> bytes | None:
     return stored.value if stored is not None else None
 
 
+# --- DynamoDB --------------------------------------------------------------
+
+
+@dataclass
+class AlertWrite:
+    """One write to the alerts table as DynamoDB received it."""
+
+    camera: str
+    entry: str
+    condition: str | None
+    replaces: int | None
+    # False when its condition failed (or moto refused it otherwise).
+    kept: bool
+
+
+class AlertWrites:
+    """Every write to the alerts table, in the order DynamoDB made them.
+
+    Writes are made one at a time, each condition checked and the item
+    written at once, as DynamoDB does (moto's server threads could otherwise
+    interleave two conditional writes). `hold_first(n)` holds the first n
+    writes until all n have arrived, so that n executions have all read the
+    memory before any of them writes, then lets them go in arrival order or
+    in the order `first` (a key on the item) gives.
+    """
+
+    def __init__(self) -> None:
+        self.writes: list[AlertWrite] = []
+        self.gate_timed_out = False
+        self._condition = threading.Condition()
+        self._to_hold = 0
+        self._held: list[dict[str, Any]] = []
+        self._order_key = None
+        self._turn = 0
+
+    def hold_first(self, count: int, *, first=None) -> None:
+        with self._condition:
+            self._to_hold, self._held, self._order_key, self._turn = count, [], first, 0
+
+    def put_item(self, original, backend, table_name, item_attrs, *args, **kwargs):
+        with self._condition:
+            if self._to_hold == 0:
+                return self._write(original, backend, table_name, item_attrs, args, kwargs)
+            self._to_hold -= 1
+            ticket = len(self._held)
+            self._held.append(item_attrs)
+            self._condition.notify_all()
+            if not self._condition.wait_for(lambda: self._to_hold == 0, timeout=HOLD_TIMEOUT_SECONDS):
+                # The others never came: hold nothing more.
+                self.gate_timed_out, self._to_hold = True, 0
+                return self._write(original, backend, table_name, item_attrs, args, kwargs)
+            tickets = list(range(len(self._held)))
+            if self._order_key is not None:
+                tickets.sort(key=lambda held: self._order_key(self._held[held]))
+            self._condition.wait_for(
+                lambda: self._turn >= len(tickets) or tickets[self._turn] == ticket,
+                timeout=HOLD_TIMEOUT_SECONDS,
+            )
+            try:
+                return self._write(original, backend, table_name, item_attrs, args, kwargs)
+            finally:
+                self._turn += 1
+                self._condition.notify_all()
+
+    def _write(self, original, backend, table_name, item_attrs, args, kwargs):
+        condition = kwargs.get("condition_expression", args[1] if len(args) > 1 else None)
+        values = kwargs.get("expression_attribute_values", args[3] if len(args) > 3 else None) or {}
+        replaces = values.get(":replaces", {}).get("N")
+        write = AlertWrite(
+            camera=item_attrs.get("camera", {}).get("S", ""),
+            entry=item_attrs.get("entry", {}).get("S", ""),
+            condition=condition,
+            replaces=int(replaces) if replaces is not None else None,
+            kept=False,
+        )
+        self.writes.append(write)
+        # A failed condition raises ConditionalCheckFailed.
+        result = original(backend, table_name, item_attrs, *args, **kwargs)
+        write.kept = True
+        return result
+
+
 # --- Lambda ----------------------------------------------------------------
 
 
@@ -292,6 +411,7 @@ class Services:
     runtime_url: str
     function_log: Path
     rekognition: EmulatedRekognition = field(default_factory=EmulatedRekognition)
+    alert_writes: AlertWrites = field(default_factory=AlertWrites)
     function_log_offset: int = 0
 
     def mark_function_log(self) -> None:
@@ -362,11 +482,17 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     def detect_labels(response: RekognitionResponse) -> str:
         return json.dumps(started.rekognition.detect_labels(json.loads(response.body)))
 
+    put_item = DynamoDBBackend.put_item
+
+    def put_item_one_at_a_time(backend, table_name, item_attrs, *args, **kwargs):
+        return started.alert_writes.put_item(put_item, backend, table_name, item_attrs, *args, **kwargs)
+
     with ExitStack() as cleanup:
         # The state machine's tasks reach Lambda through moto's own port.
         cleanup.enter_context(mock.patch.dict(os.environ, {"MOTO_PORT": str(moto_port)}))
         cleanup.enter_context(mock.patch.object(LambdaSimpleBackend, "invoke", _invoke_through(runtime_url)))
         cleanup.enter_context(mock.patch.object(RekognitionResponse, "detect_labels", detect_labels))
+        cleanup.enter_context(mock.patch.object(DynamoDBBackend, "put_item", put_item_one_at_a_time))
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
         server.start()
         cleanup.callback(server.stop)
@@ -390,6 +516,8 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
                     "127.0.0.1",
                     "--invoke-port",
                     str(runtime_port),
+                    "--concurrency",
+                    str(FUNCTION_CONCURRENCY),
                     "--ignore-changes",
                 ],
                 cwd=REPO,
@@ -446,12 +574,33 @@ class EmulatedAws:
         self.sfn = services.client("stepfunctions")
         self.sqs = services.client("sqs")
         self.lambda_ = services.client("lambda")
+        self.dynamodb = services.client("dynamodb")
         self.queue_url = ""
 
     def deploy(self) -> None:
         iam, sns = self.services.client("iam"), self.services.client("sns")
         self.s3.create_bucket(Bucket=BUCKET)
         self.s3.put_object(Bucket=BUCKET, Key=CONFIG_KEY, Body=CONFIG_TOML.encode())
+
+        # The memory of alerts, keyed as infra/template.yaml keys it; created
+        # anew for each test, so each starts with nothing remembered.
+        self.dynamodb.create_table(
+            TableName=ALERTS_TABLE,
+            AttributeDefinitions=[
+                {"AttributeName": "camera", "AttributeType": "S"},
+                {"AttributeName": "entry", "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": "camera", "KeyType": "HASH"},
+                {"AttributeName": "entry", "KeyType": "RANGE"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        self.dynamodb.update_time_to_live(
+            TableName=ALERTS_TABLE,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"},
+        )
+        assert self.remembered() == [], "the alerts table of a new test is not empty"
 
         sns.create_topic(Name=TOPIC_NAME)
         self.queue_url = self.sqs.create_queue(QueueName=ALERT_QUEUE_NAME)["QueueUrl"]
@@ -564,6 +713,24 @@ class EmulatedAws:
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         return self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
 
+    def final_state(self, execution_arn: str) -> str:
+        """The name of the last state the execution entered."""
+        entered = [
+            event["stateEnteredEventDetails"]["name"]
+            for event in self.history(execution_arn)
+            if "stateEnteredEventDetails" in event
+        ]
+        assert entered, f"execution {execution_arn} entered no state"
+        return entered[-1]
+
+    def remembered(self) -> list[dict[str, Any]]:
+        """Every item of the alerts table, in DynamoDB's JSON."""
+        return self.dynamodb.scan(TableName=ALERTS_TABLE, ConsistentRead=True)["Items"]
+
+    def put_alerts_item(self, item: dict[str, Any]) -> None:
+        """Writes an item to the alerts table, as the AWS CLI would."""
+        self.dynamodb.put_item(TableName=ALERTS_TABLE, Item=item)
+
     def alerts(self) -> list[Alert]:
         """Every message the topic delivered to the subscribed queue."""
         alerts = []
@@ -599,7 +766,13 @@ def rekognition(services: Services) -> EmulatedRekognition:
 
 
 @pytest.fixture
-def aws(services: Services, rekognition: EmulatedRekognition) -> EmulatedAws:
+def alert_writes(services: Services) -> AlertWrites:
+    services.alert_writes = AlertWrites()
+    return services.alert_writes
+
+
+@pytest.fixture
+def aws(services: Services, rekognition: EmulatedRekognition, alert_writes: AlertWrites) -> EmulatedAws:
     """A freshly reset emulated account with the stack deployed."""
     services.post("/moto-api/reset")
     services.mark_function_log()
