@@ -239,15 +239,6 @@ class HarnessError(RuntimeError):
     """The emulation did not set the scene; not the failure this test expects."""
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason=(
-        "ipcam_core::memory::judge counts a remembered object as stationary only when the e-mail "
-        "was received at or after the recollection's seen_at, so an e-mail whose claim lost to a "
-        "later-received one's alerts again for the same person (no cooldown set)"
-    ),
-)
 def test_an_earlier_email_whose_claim_lost_to_a_later_one_does_not_alert_again(aws, rekognition, alert_writes):
     emails = (("frontdoor-early", NOON), ("frontdoor-late", NOON + timedelta(seconds=1)))
     for message_id, _ in emails:

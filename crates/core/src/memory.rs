@@ -188,9 +188,12 @@ pub fn judge(
             ));
             continue;
         }
+        // Within the window either way: an e-mail received before the
+        // sighting remembered (judged late, or racing a later one that
+        // claimed first) saw the same object there too.
         let standing = last.filter(|last| {
             let window = delta(rules.stationary.window.0);
-            window > TimeDelta::zero() && at >= last.seen_at && at - last.seen_at <= window
+            window > TimeDelta::zero() && (at - last.seen_at).abs() <= window
         });
         let is_still = |b: &BoundingBox| {
             standing.is_some_and(|last| {
@@ -219,7 +222,7 @@ pub fn judge(
                     last.event
                 ));
                 judgement.writes.push(Write {
-                    recollection: remember(last.alerted_at, &last.event, at),
+                    recollection: remember(last.alerted_at, &last.event, at.max(last.seen_at)),
                     replaces: Some(last.revision),
                     claims_alert: false,
                 });
@@ -380,6 +383,23 @@ mod tests {
         // Both are remembered, so neither alerts next time.
         assert_eq!(second.writes[0].recollection.boxes, [parked, arriving]);
         assert_eq!(second.writes[0].replaces, Some(1));
+    }
+
+    #[test]
+    fn an_earlier_email_judged_after_a_later_one_claimed_is_the_same_object() {
+        let rules = rules("");
+        let person = [found("person", "Person", &[boxed(0.1, 0.4)])];
+        let mut memory = CameraMemory::default();
+        let later = judge(&rules, &memory, "door", "e2", utc("2026-12-01T08:00:05Z"), &person);
+        remembered(&mut memory, &later);
+        let earlier = judge(&rules, &memory, "door", "e1", utc("2026-12-01T08:00:00Z"), &person);
+        assert!(earlier.alerting.is_empty(), "{earlier:?}");
+        assert!(earlier.silenced[0].starts_with("person: stationary"));
+        // Its refresh keeps the later sighting's time.
+        assert_eq!(
+            earlier.writes[0].recollection.seen_at,
+            utc("2026-12-01T08:00:05Z")
+        );
     }
 
     #[test]
