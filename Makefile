@@ -19,7 +19,10 @@ help:
 
 ## Run the whole pipeline on the bundled sample e-mails, no AWS account:
 ## which e-mails alerted, on what, and the annotated pictures in out/.
+## Each demo starts with no memory of earlier alerts, so that a second run
+## shows the same as the first rather than the visitor "stationary".
 demo:
+	rm -rf out/memory
 	$(CARGO) run --release -p ipcam -- process --config samples/ipcam.toml --out out samples/*.eml
 
 ## Everything CI checks.
