@@ -149,8 +149,13 @@ pub fn judge(
     found: &[Found],
 ) -> Judgement {
     let mut judgement = Judgement::default();
-    let mut labels: Vec<&str> = found.iter().map(|f| f.wanted.as_str()).collect();
-    labels.dedup();
+    // Each wanted label once, in the order first found.
+    let mut labels: Vec<&str> = Vec::new();
+    for wanted in found.iter().map(|f| f.wanted.as_str()) {
+        if !labels.contains(&wanted) {
+            labels.push(wanted);
+        }
+    }
     let keep_for = delta(rules.cooldown.0).max(delta(rules.stationary.window.0));
     for label in labels {
         let matches: Vec<&Match> = found
@@ -356,6 +361,33 @@ mod tests {
     }
 
     #[test]
+    fn a_label_found_apart_in_the_list_is_judged_once_with_all_its_boxes() {
+        let rules = rules("");
+        let (dog, cat) = (boxed(0.1, 0.5), boxed(0.6, 0.5));
+        let found = [
+            found("animal", "Dog", &[dog]),
+            found("person", "Person", &[boxed(0.3, 0.2)]),
+            found("animal", "Cat", &[cat]),
+        ];
+        let judgement = judge(
+            &rules,
+            &CameraMemory::default(),
+            "garden",
+            "e1",
+            utc("2026-12-01T08:00:00Z"),
+            &found,
+        );
+        let labels: Vec<&str> = judgement
+            .writes
+            .iter()
+            .map(|w| w.recollection.label.as_str())
+            .collect();
+        assert_eq!(labels, ["animal", "person"]);
+        assert_eq!(judgement.writes[0].recollection.boxes, [dog, cat]);
+        assert_eq!(judgement.alerting.len(), 3);
+    }
+
+    #[test]
     fn a_new_car_beside_the_parked_one_alerts_with_its_own_box_only() {
         let rules = rules("");
         let parked = boxed(0.6, 0.5);
@@ -390,9 +422,23 @@ mod tests {
         let rules = rules("");
         let person = [found("person", "Person", &[boxed(0.1, 0.4)])];
         let mut memory = CameraMemory::default();
-        let later = judge(&rules, &memory, "door", "e2", utc("2026-12-01T08:00:05Z"), &person);
+        let later = judge(
+            &rules,
+            &memory,
+            "door",
+            "e2",
+            utc("2026-12-01T08:00:05Z"),
+            &person,
+        );
         remembered(&mut memory, &later);
-        let earlier = judge(&rules, &memory, "door", "e1", utc("2026-12-01T08:00:00Z"), &person);
+        let earlier = judge(
+            &rules,
+            &memory,
+            "door",
+            "e1",
+            utc("2026-12-01T08:00:00Z"),
+            &person,
+        );
         assert!(earlier.alerting.is_empty(), "{earlier:?}");
         assert!(earlier.silenced[0].starts_with("person: stationary"));
         // Its refresh keeps the later sighting's time.
