@@ -24,12 +24,12 @@ pub struct OutgoingMail {
 /// Why an alert e-mail could not be written.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write the alert e-mail: {0}")]
-pub struct EmailError(String);
+pub(crate) struct EmailError(String);
 
 /// Writes the alert as an e-mail from `from` to `to`: the readable text
 /// with the link, an HTML version showing the annotated picture inline,
 /// and the picture attached, so that it can be kept or forwarded.
-pub fn compose(
+pub(crate) fn compose(
     alert: &Alert,
     picture: Option<&[u8]>,
     link: Option<&str>,

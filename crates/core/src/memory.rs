@@ -60,7 +60,7 @@ impl CameraMemory {
 
 /// Why an e-mail is not analysed at all: each frame analysed is billed,
 /// and these are known from the time and the memory alone.
-pub fn hold(rules: &Rules, memory: &CameraMemory, at: DateTime<Utc>) -> Option<String> {
+pub(crate) fn hold(rules: &Rules, memory: &CameraMemory, at: DateTime<Utc>) -> Option<String> {
     if let Some(until) = memory.snoozed_until.filter(|until| at < *until) {
         return Some(format!(
             "snoozed until {}",
@@ -112,7 +112,7 @@ fn delta(duration: std::time::Duration) -> TimeDelta {
 
 /// A write the judgement asks of the store.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Write {
+pub(crate) struct Write {
     pub recollection: Recollection,
     /// The revision it replaces; `None` when nothing was remembered.
     pub replaces: Option<u64>,
@@ -123,7 +123,7 @@ pub struct Write {
 
 /// What the memory makes of a frame's matches.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Judgement {
+pub(crate) struct Judgement {
     /// The matches that still alert (with only their new boxes when some
     /// are objects already alerted on).
     pub alerting: Vec<Match>,
@@ -140,7 +140,7 @@ pub struct Judgement {
 /// the stationary window are the same objects standing still, and a label
 /// left with none is silenced and its boxes refreshed; a label with a new
 /// object alerts, and its claim remembers all its boxes.
-pub fn judge(
+pub(crate) fn judge(
     rules: &Rules,
     memory: &CameraMemory,
     camera: &str,

@@ -12,7 +12,7 @@ const SYNONYMS: &[(&str, &str)] = &[("person", "human"), ("person", "people")];
 
 /// True when the wanted label (as written in the config) names this label,
 /// directly, through a synonym, or through one of its parents.
-pub fn label_is_wanted(wanted: &str, label: &Label) -> bool {
+pub(crate) fn label_is_wanted(wanted: &str, label: &Label) -> bool {
     std::iter::once(label.name.as_str())
         .chain(label.parents.iter().map(String::as_str))
         .any(|name| same_label(wanted, name))
@@ -30,7 +30,7 @@ fn same_label(wanted: &str, name: &str) -> bool {
 /// Why a box does not count, in words for the "why was I not told?"
 /// answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BoxRejection {
+pub(crate) enum BoxRejection {
     BelowConfidence,
     TooSmall,
     TooLarge,
@@ -55,7 +55,7 @@ impl BoxRejection {
 /// object stands is the bottom-centre of its box, its feet or wheels on
 /// the ground: a person on the pavement whose head overlaps the path is
 /// still on the pavement.
-pub fn judge_box(
+pub(crate) fn judge_box(
     rules: &Rules,
     min_confidence: f32,
     bounding_box: &BoundingBox,
@@ -80,7 +80,7 @@ pub fn judge_box(
 }
 
 /// The entry of `labels` that names this label, if any.
-pub fn wanted_entry<'r>(rules: &'r Rules, label: &Label) -> Option<&'r WantedLabel> {
+pub(crate) fn wanted_entry<'r>(rules: &'r Rules, label: &Label) -> Option<&'r WantedLabel> {
     rules
         .labels
         .iter()
@@ -88,13 +88,13 @@ pub fn wanted_entry<'r>(rules: &'r Rules, label: &Label) -> Option<&'r WantedLab
 }
 
 /// The confidence a label must reach: its own, or the camera's.
-pub fn min_confidence_of(rules: &Rules, wanted: &WantedLabel) -> f32 {
+pub(crate) fn min_confidence_of(rules: &Rules, wanted: &WantedLabel) -> f32 {
     wanted.min_confidence.unwrap_or(rules.min_confidence).0
 }
 
 /// The lowest confidence any wanted label accepts: what the detector is
 /// asked for, so that a label with a lower bar of its own is still seen.
-pub fn detector_threshold(rules: &Rules) -> f32 {
+pub(crate) fn detector_threshold(rules: &Rules) -> f32 {
     rules
         .labels
         .iter()
@@ -105,7 +105,7 @@ pub fn detector_threshold(rules: &Rules) -> f32 {
 /// What the rules made of one frame: the matches, and why each wanted
 /// label that was seen did not match.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Evaluation {
+pub(crate) struct Evaluation {
     pub matches: Vec<Found>,
     /// One sentence per wanted label seen that did not count.
     pub rejected: Vec<String>,
@@ -113,7 +113,7 @@ pub struct Evaluation {
 
 /// A match, with the entry of the camera's `labels` it answers.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Found {
+pub(crate) struct Found {
     /// The entry, lower-cased: what cooldowns and the memory of alerts are
     /// kept by (`vehicle` for a `Car` when the camera asks for vehicles).
     pub wanted: String,
@@ -127,7 +127,7 @@ pub struct Found {
 /// without boxes (a whole-scene label) matches on its confidence alone, and
 /// only when no box-size limit or zone is set, since such rules could not be
 /// checked.
-pub fn evaluate(rules: &Rules, frame: usize, labels: &[Label]) -> Evaluation {
+pub(crate) fn evaluate(rules: &Rules, frame: usize, labels: &[Label]) -> Evaluation {
     let box_rules_set = rules.min_box_area.0 > 0.0
         || rules.max_box_area.0 < 1.0
         || !rules.ignore_zones.is_empty()

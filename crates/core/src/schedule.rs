@@ -10,7 +10,7 @@ use crate::config::{ActiveWindow, Rules};
 /// True when the camera may alert at `at`: it has no windows, or `at`
 /// falls in one of them, on the local clock of its time zone (so a window
 /// keeps its wall-clock hours across a daylight-saving change).
-pub fn is_active(rules: &Rules, at: DateTime<Utc>) -> bool {
+pub(crate) fn is_active(rules: &Rules, at: DateTime<Utc>) -> bool {
     if rules.active.is_empty() {
         return true;
     }
