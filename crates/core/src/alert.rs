@@ -27,7 +27,7 @@ pub struct Alert {
 
 /// The alerting frame with boxes and captions drawn on it, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     pub object: ObjectRef,
     /// Where it is kept: `s3://bucket/key`, or a file's path.
     pub location: String,
@@ -38,7 +38,7 @@ pub struct Snapshot {
 
 /// Words the alert for an event whose analysis matched, pointing to the
 /// annotated `snapshot` when there is one.
-pub fn compose(request: &AlertRequest, snapshot: Option<&Snapshot>, rules: &Rules) -> Alert {
+pub(crate) fn compose(request: &AlertRequest, snapshot: Option<&Snapshot>, rules: &Rules) -> Alert {
     let matches = &request.analysis.matches;
     let labels = distinct_labels(matches);
     let seen = if labels.is_empty() {

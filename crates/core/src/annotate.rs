@@ -12,7 +12,7 @@ use crate::contract::{BoundingBox, Match};
 
 /// Why a snapshot could not be annotated.
 #[derive(Debug, thiserror::Error)]
-pub enum AnnotateError {
+pub(crate) enum AnnotateError {
     #[error("not a readable picture: {0}")]
     NotAPicture(String),
     #[error("could not write the annotated JPEG: {0}")]
@@ -41,7 +41,7 @@ const TEXT_COLOUR: Rgb<u8> = Rgb([255, 255, 255]);
 ///
 /// Every match given is drawn: the caller passes the matches of this one
 /// picture. A match without boxes (a whole-scene label) draws nothing.
-pub fn annotate(image_bytes: &[u8], matches: &[Match]) -> Result<Vec<u8>, AnnotateError> {
+pub(crate) fn annotate(image_bytes: &[u8], matches: &[Match]) -> Result<Vec<u8>, AnnotateError> {
     let mut picture = image::load_from_memory(image_bytes)
         .map_err(|error| AnnotateError::NotAPicture(error.to_string()))?
         .into_rgb8();

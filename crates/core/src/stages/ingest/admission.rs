@@ -113,7 +113,7 @@ impl fmt::Display for Rejection {
 
 /// What is known of a message at the door.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Arrival<'a> {
+pub(crate) struct Arrival<'a> {
     /// The header `From` values (SES lists each mailbox separately; a raw
     /// header may hold several separated by commas).
     pub from: &'a [String],
@@ -127,7 +127,7 @@ pub struct Arrival<'a> {
 
 /// Lets a message in, or says why not. Failed checks set to `ignore` are
 /// logged and let through.
-pub fn admit(config: &Config, arrival: &Arrival<'_>) -> Result<(), Rejection> {
+pub(crate) fn admit(config: &Config, arrival: &Arrival<'_>) -> Result<(), Rejection> {
     for check in Check::BY_GRAVITY {
         if !arrival.failed.contains(&check) {
             continue;
@@ -161,7 +161,7 @@ pub fn admit(config: &Config, arrival: &Arrival<'_>) -> Result<(), Rejection> {
 /// The raw values of the message's `From` headers: what the allow-list
 /// checks (encoded display names stay encoded, so a comma inside one
 /// cannot split a mailbox in two).
-pub fn from_header_values(raw: &[u8]) -> Vec<String> {
+pub(crate) fn from_header_values(raw: &[u8]) -> Vec<String> {
     mailparse::parse_headers(raw)
         .map(|(headers, _)| {
             headers
@@ -189,7 +189,7 @@ pub fn check_size(config: &Config, size: u64) -> Result<(), Rejection> {
 
 /// True when the configuration names no sender at all: then everyone is
 /// let in (see [`crate::config::Ingest`]).
-pub fn door_is_open(config: &Config) -> bool {
+pub(crate) fn door_is_open(config: &Config) -> bool {
     config.ingest.allowed_senders.is_empty()
         && config.cameras.iter().all(|camera| camera.from.is_none())
 }
