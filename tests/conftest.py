@@ -21,12 +21,18 @@ The memory of alerts is moto's DynamoDB, created as the stack creates it. Its
 writes are recorded (`AlertWrites`) and made one at a time, as DynamoDB makes
 a conditional write; a test can hold the first writes until all have arrived,
 so that executions judged together really race for the claim.
+
+The functions reach S3 over HTTPS, as on AWS: moto's S3 is also served with
+TLS, under a certificate of a test authority that the functions and the
+tests trust (`SSL_CERT_FILE`). The links to pictures that alerts carry are
+then the https:// links a phone opens, and they can be followed.
 """
 
 from __future__ import annotations
 
 import base64
 import fnmatch
+import ipaddress
 import json
 import os
 import shutil
@@ -40,20 +46,28 @@ import urllib.error
 import urllib.request
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 from unittest import mock
 
 import boto3
+import certifi
 import pytest
 from botocore.config import Config as BotoConfig
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.models import DynamoDBBackend
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.rekognition.responses import RekognitionResponse
 from moto.s3.exceptions import MissingBucket
 from moto.s3.models import s3_backends
+from werkzeug.serving import make_server
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
@@ -199,6 +213,96 @@ def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: floa
                 return
         time.sleep(0.2)
     raise RuntimeError(f"cargo lambda watch did not listen on {port}:\n{log.read_text()[-4000:]}")
+
+
+# --- S3 over HTTPS ----------------------------------------------------------
+
+
+def _test_certificates(directory: Path) -> tuple[Path, Path, Path]:
+    """A test certificate authority and the certificate it signs for
+    127.0.0.1: the certificate and key the HTTPS endpoint presents, and a
+    bundle of trusted authorities (the test one, then the usual ones) for
+    `SSL_CERT_FILE`."""
+    now = datetime.now(timezone.utc)
+    valid = {"not_valid_before": now - timedelta(hours=1), "not_valid_after": now + timedelta(days=2)}
+    authority_key = ec.generate_private_key(ec.SECP256R1())
+    authority_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "IPCam end-to-end tests")])
+    authority = (
+        x509.CertificateBuilder()
+        .subject_name(authority_name)
+        .issuer_name(authority_name)
+        .public_key(authority_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(valid["not_valid_before"])
+        .not_valid_after(valid["not_valid_after"])
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(authority_key.public_key()), critical=False)
+        .sign(authority_key, hashes.SHA256())
+    )
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(authority_name)
+        .public_key(server_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(valid["not_valid_before"])
+        .not_valid_after(valid["not_valid_after"])
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(authority_key.public_key()), critical=False
+        )
+        .sign(authority_key, hashes.SHA256())
+    )
+    certificate, key, trusted = directory / "s3.pem", directory / "s3.key", directory / "trusted.pem"
+    certificate.write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    key.write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    trusted.write_bytes(authority.public_bytes(serialization.Encoding.PEM) + Path(certifi.where()).read_bytes())
+    return certificate, key, trusted
+
+
+class HttpsMotoServer:
+    """moto's endpoint, the same in-process backends, served over HTTPS."""
+
+    def __init__(self, port: int, certificate: Path, key: Path) -> None:
+        self._server = make_server(
+            "127.0.0.1",
+            port,
+            DomainDispatcherApplication(create_backend_app),
+            threaded=True,
+            request_handler=MotoRequestHandler,
+            ssl_context=(str(certificate), str(key)),
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join()
 
 
 # --- Rekognition -----------------------------------------------------------
@@ -454,12 +558,14 @@ def _cargo_lambda() -> str:
     return found
 
 
-def _function_process_environment(endpoint: str) -> dict[str, str]:
+def _function_process_environment(endpoint: str, s3_endpoint: str, trusted: Path) -> dict[str, str]:
     environment = dict(os.environ)
     environment.update(FUNCTION_ENVIRONMENT)
     environment.update(
         {
             "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ENDPOINT_URL_S3": s3_endpoint,
+            "SSL_CERT_FILE": str(trusted),
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_REGION": REGION,
@@ -473,10 +579,12 @@ def _function_process_environment(endpoint: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    moto_port, runtime_port = free_port(), free_port()
+    moto_port, https_port, runtime_port = free_port(), free_port(), free_port()
     endpoint = f"http://127.0.0.1:{moto_port}"
+    s3_endpoint = f"https://127.0.0.1:{https_port}"
     runtime_url = f"http://127.0.0.1:{runtime_port}"
     log = tmp_path_factory.mktemp("cargo-lambda") / "watch.log"
+    certificate, key, trusted = _test_certificates(tmp_path_factory.mktemp("tls"))
     started = Services(endpoint=endpoint, runtime_url=runtime_url, function_log=log)
 
     def detect_labels(response: RekognitionResponse) -> str:
@@ -489,19 +597,26 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
 
     with ExitStack() as cleanup:
         # The state machine's tasks reach Lambda through moto's own port.
-        cleanup.enter_context(mock.patch.dict(os.environ, {"MOTO_PORT": str(moto_port)}))
+        # The tests follow the https:// links of alerts: they trust the test
+        # authority too.
+        cleanup.enter_context(
+            mock.patch.dict(os.environ, {"MOTO_PORT": str(moto_port), "SSL_CERT_FILE": str(trusted)})
+        )
         cleanup.enter_context(mock.patch.object(LambdaSimpleBackend, "invoke", _invoke_through(runtime_url)))
         cleanup.enter_context(mock.patch.object(RekognitionResponse, "detect_labels", detect_labels))
         cleanup.enter_context(mock.patch.object(DynamoDBBackend, "put_item", put_item_one_at_a_time))
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
         server.start()
         cleanup.callback(server.stop)
+        https_server = HttpsMotoServer(https_port, certificate, key)
+        https_server.start()
+        cleanup.callback(https_server.stop)
         started.post(
             "/moto-api/config",
             {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}},
         )
 
-        environment = _function_process_environment(endpoint)
+        environment = _function_process_environment(endpoint, s3_endpoint, trusted)
         # Build what `cargo lambda watch` runs (`cargo run --bin NAME`, same
         # profile, same target directory), so that no invoke waits for a build.
         for name in FUNCTIONS:
@@ -750,7 +865,6 @@ class EmulatedAws:
                 }
                 alerts.append(Alert(json.loads(message["Body"]), attributes))
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-
     def object_keys(self) -> list[str]:
         listing = self.s3.list_objects_v2(Bucket=BUCKET)
         return sorted(item["Key"] for item in listing.get("Contents", []))
