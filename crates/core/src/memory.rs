@@ -281,63 +281,63 @@ mod tests {
         }
     }
 
-    /// Applies the writes as a store would, claims and refreshes alike.
-    fn remembered(memory: &mut CameraMemory, judgement: &Judgement) {
-        for write in &judgement.writes {
-            memory
-                .recollections
-                .retain(|r| r.label != write.recollection.label);
-            memory.recollections.push(write.recollection.clone());
+    /// One camera through a test: its rules, and its memory kept as a
+    /// store keeps it.
+    struct Scene {
+        rules: Rules,
+        memory: CameraMemory,
+    }
+
+    impl Scene {
+        fn with(toml: &str) -> Scene {
+            Scene {
+                rules: rules(toml),
+                memory: CameraMemory::default(),
+            }
+        }
+
+        /// Judges the e-mail `event` received at `at`, without writing.
+        fn judge(&self, event: &str, at: &str, found: &[Found]) -> Judgement {
+            judge(&self.rules, &self.memory, "cam", event, utc(at), found)
+        }
+
+        /// Judges, then writes what the judgement asks, claims and
+        /// refreshes alike.
+        fn see(&mut self, event: &str, at: &str, found: &[Found]) -> Judgement {
+            let judgement = self.judge(event, at, found);
+            for write in &judgement.writes {
+                let label = &write.recollection.label;
+                self.memory.recollections.retain(|r| &r.label != label);
+                self.memory.recollections.push(write.recollection.clone());
+            }
+            judgement
         }
     }
 
     #[test]
     fn a_parked_car_alerts_once_and_a_person_walking_past_still_alerts() {
-        let rules = rules("");
+        let mut drive = Scene::with("");
         let car = boxed(0.6, 0.5);
-        let mut memory = CameraMemory::default();
-        let first = judge(
-            &rules,
-            &memory,
-            "drive",
-            "e1",
-            utc("2026-12-01T08:00:00Z"),
-            &[found("car", "Car", &[car])],
-        );
+        let first = drive.see("e1", "2026-12-01T08:00:00Z", &[found("car", "Car", &[car])]);
         assert_eq!(first.alerting.len(), 1);
         assert!(first.writes[0].claims_alert);
-        remembered(&mut memory, &first);
 
         // The car has not moved (a little jitter of the box): silenced.
-        let jittered = boxed(0.61, 0.5);
-        let second = judge(
-            &rules,
-            &memory,
-            "drive",
-            "e2",
-            utc("2026-12-01T09:30:00Z"),
-            &[found("car", "Car", &[jittered])],
-        );
+        let jittered = [found("car", "Car", &[boxed(0.61, 0.5)])];
+        let second = drive.see("e2", "2026-12-01T09:30:00Z", &jittered);
         assert!(second.alerting.is_empty());
+        let why = &second.silenced[0];
         assert!(
-            second.silenced[0].starts_with("car: stationary"),
-            "{:?}",
-            second.silenced
+            why.starts_with("car: stationary") && why.contains("event e1"),
+            "{why}"
         );
-        assert!(second.silenced[0].contains("event e1"));
-        remembered(&mut memory, &second);
 
         // Past two hours from the alert, but seen an hour ago: still quiet.
-        let third = judge(
-            &rules,
-            &memory,
-            "drive",
+        let person = found("person", "Person", &[boxed(0.1, 0.4)]);
+        let third = drive.see(
             "e3",
-            utc("2026-12-01T11:00:00Z"),
-            &[
-                found("car", "Car", &[car]),
-                found("person", "Person", &[boxed(0.1, 0.4)]),
-            ],
+            "2026-12-01T11:00:00Z",
+            &[found("car", "Car", &[car]), person],
         );
         assert_eq!(third.alerting.len(), 1);
         assert_eq!(third.alerting[0].label, "Person");
@@ -346,37 +346,27 @@ mod tests {
 
     #[test]
     fn a_retried_judgement_of_the_event_that_claimed_the_alert_alerts_again() {
-        let rules = rules("[defaults]\ncooldown = \"10m\"\n");
-        let at = utc("2026-12-01T08:00:00Z");
+        let mut door = Scene::with("[defaults]\ncooldown = \"10m\"\n");
         let person = [found("person", "Person", &[boxed(0.1, 0.4)])];
-        let mut memory = CameraMemory::default();
-        let first = judge(&rules, &memory, "door", "e1", at, &person);
-        remembered(&mut memory, &first);
-        let retried = judge(&rules, &memory, "door", "e1", at, &person);
+        door.see("e1", "2026-12-01T08:00:00Z", &person);
+        let retried = door.judge("e1", "2026-12-01T08:00:00Z", &person);
         assert_eq!(retried.alerting.len(), 1);
         assert!(retried.writes.is_empty());
         // Another e-mail of the same second is another event: silenced.
-        let other = judge(&rules, &memory, "door", "e2", at, &person);
+        let other = door.judge("e2", "2026-12-01T08:00:00Z", &person);
         assert!(other.alerting.is_empty());
     }
 
     #[test]
     fn a_label_found_apart_in_the_list_is_judged_once_with_all_its_boxes() {
-        let rules = rules("");
+        let garden = Scene::with("");
         let (dog, cat) = (boxed(0.1, 0.5), boxed(0.6, 0.5));
         let found = [
             found("animal", "Dog", &[dog]),
             found("person", "Person", &[boxed(0.3, 0.2)]),
             found("animal", "Cat", &[cat]),
         ];
-        let judgement = judge(
-            &rules,
-            &CameraMemory::default(),
-            "garden",
-            "e1",
-            utc("2026-12-01T08:00:00Z"),
-            &found,
-        );
+        let judgement = garden.judge("e1", "2026-12-01T08:00:00Z", &found);
         let labels: Vec<&str> = judgement
             .writes
             .iter()
@@ -389,25 +379,16 @@ mod tests {
 
     #[test]
     fn a_new_car_beside_the_parked_one_alerts_with_its_own_box_only() {
-        let rules = rules("");
-        let parked = boxed(0.6, 0.5);
-        let mut memory = CameraMemory::default();
-        let first = judge(
-            &rules,
-            &memory,
-            "drive",
+        let mut drive = Scene::with("");
+        let (parked, arriving) = (boxed(0.6, 0.5), boxed(0.1, 0.5));
+        drive.see(
             "e1",
-            utc("2026-12-01T08:00:00Z"),
+            "2026-12-01T08:00:00Z",
             &[found("car", "Car", &[parked])],
         );
-        remembered(&mut memory, &first);
-        let arriving = boxed(0.1, 0.5);
-        let second = judge(
-            &rules,
-            &memory,
-            "drive",
+        let second = drive.see(
             "e2",
-            utc("2026-12-01T08:05:00Z"),
+            "2026-12-01T08:05:00Z",
             &[found("car", "Car", &[parked, arriving])],
         );
         assert_eq!(second.alerting.len(), 1);
@@ -419,26 +400,10 @@ mod tests {
 
     #[test]
     fn an_earlier_email_judged_after_a_later_one_claimed_is_the_same_object() {
-        let rules = rules("");
+        let mut door = Scene::with("");
         let person = [found("person", "Person", &[boxed(0.1, 0.4)])];
-        let mut memory = CameraMemory::default();
-        let later = judge(
-            &rules,
-            &memory,
-            "door",
-            "e2",
-            utc("2026-12-01T08:00:05Z"),
-            &person,
-        );
-        remembered(&mut memory, &later);
-        let earlier = judge(
-            &rules,
-            &memory,
-            "door",
-            "e1",
-            utc("2026-12-01T08:00:00Z"),
-            &person,
-        );
+        door.see("e2", "2026-12-01T08:00:05Z", &person);
+        let earlier = door.judge("e1", "2026-12-01T08:00:00Z", &person);
         assert!(earlier.alerting.is_empty(), "{earlier:?}");
         assert!(earlier.silenced[0].starts_with("person: stationary"));
         // Its refresh keeps the later sighting's time.
@@ -450,101 +415,50 @@ mod tests {
 
     #[test]
     fn an_object_unseen_for_longer_than_the_window_alerts_again() {
-        let rules = rules("[defaults]\nstationary = { window = \"30m\" }\n");
-        let car = boxed(0.6, 0.5);
-        let mut memory = CameraMemory::default();
-        let first = judge(
-            &rules,
-            &memory,
-            "drive",
-            "e1",
-            utc("2026-12-01T08:00:00Z"),
-            &[found("car", "Car", &[car])],
+        let mut drive = Scene::with("[defaults]\nstationary = { window = \"30m\" }\n");
+        let car = [found("car", "Car", &[boxed(0.6, 0.5)])];
+        drive.see("e1", "2026-12-01T08:00:00Z", &car);
+        assert_eq!(
+            drive.see("e2", "2026-12-01T08:31:00Z", &car).alerting.len(),
+            1
         );
-        remembered(&mut memory, &first);
-        let later = judge(
-            &rules,
-            &memory,
-            "drive",
-            "e2",
-            utc("2026-12-01T08:31:00Z"),
-            &[found("car", "Car", &[car])],
-        );
-        assert_eq!(later.alerting.len(), 1);
     }
 
     #[test]
     fn a_zero_window_turns_stationary_suppression_off() {
-        let rules = rules("[defaults]\nstationary = { window = \"0s\" }\n");
-        let car = boxed(0.6, 0.5);
-        let mut memory = CameraMemory::default();
-        let first = judge(
-            &rules,
-            &memory,
-            "drive",
-            "e1",
-            utc("2026-12-01T08:00:00Z"),
-            &[found("car", "Car", &[car])],
+        let mut drive = Scene::with("[defaults]\nstationary = { window = \"0s\" }\n");
+        let car = [found("car", "Car", &[boxed(0.6, 0.5)])];
+        drive.see("e1", "2026-12-01T08:00:00Z", &car);
+        assert_eq!(
+            drive.see("e2", "2026-12-01T08:00:30Z", &car).alerting.len(),
+            1
         );
-        remembered(&mut memory, &first);
-        let again = judge(
-            &rules,
-            &memory,
-            "drive",
-            "e2",
-            utc("2026-12-01T08:00:30Z"),
-            &[found("car", "Car", &[car])],
-        );
-        assert_eq!(again.alerting.len(), 1);
     }
 
     #[test]
     fn a_cooldown_silences_the_label_until_it_has_passed() {
-        let rules = rules("[defaults]\ncooldown = \"10m\"\nstationary = { window = \"0s\" }\n");
+        let mut door =
+            Scene::with("[defaults]\ncooldown = \"10m\"\nstationary = { window = \"0s\" }\n");
         let person = [found("person", "Person", &[boxed(0.1, 0.4)])];
-        let mut memory = CameraMemory::default();
-        let first = judge(
-            &rules,
-            &memory,
-            "door",
-            "e1",
-            utc("2026-12-01T08:00:00Z"),
-            &person,
-        );
-        remembered(&mut memory, &first);
-        let soon = judge(
-            &rules,
-            &memory,
-            "door",
-            "e2",
-            utc("2026-12-01T08:09:59Z"),
-            &person,
-        );
+        door.see("e1", "2026-12-01T08:00:00Z", &person);
+        let soon = door.judge("e2", "2026-12-01T08:09:59Z", &person);
         assert!(soon.alerting.is_empty());
         assert_eq!(
             soon.silenced,
             ["person: cooling down until Tue 1 Dec 2026, 08:10:00 UTC"]
         );
         assert!(soon.writes.is_empty());
-        let after = judge(
-            &rules,
-            &memory,
-            "door",
-            "e3",
-            utc("2026-12-01T08:10:00Z"),
-            &person,
+        assert_eq!(
+            door.judge("e3", "2026-12-01T08:10:00Z", &person)
+                .alerting
+                .len(),
+            1
         );
-        assert_eq!(after.alerting.len(), 1);
         // A late redelivery of an older e-mail is within the cooldown.
-        let late = judge(
-            &rules,
-            &memory,
-            "door",
-            "e0",
-            utc("2026-12-01T07:59:00Z"),
-            &person,
-        );
-        assert!(late.alerting.is_empty());
+        assert!(door
+            .judge("e0", "2026-12-01T07:59:00Z", &person)
+            .alerting
+            .is_empty());
     }
 
     #[test]
