@@ -7,8 +7,16 @@
 //! A refused message starts nothing: it is logged with its reason and
 //! counted in the metric `IPCam/RejectedMessages`, so an alarm can watch
 //! for strangers.
+//!
+//! The event is read leniently ([`event`]): a verdict or header SES did not
+//! give counts as not given. A record that cannot be read at all is logged
+//! with the message id it carries and fails the invocation (error type
+//! `InvalidInput`) once the other records are handled, so that Lambda's
+//! retries and the function's failure destination keep the event; it is
+//! never dropped in silence.
 
-use aws_lambda_events::event::ses::{SimpleEmailEvent, SimpleEmailRecord};
+mod event;
+
 use ipcam_adapters_aws::lambda::{
     cold_start, diagnostic, inbox, run, service_fn, setting, Diagnostic, Error, LambdaEvent,
 };
@@ -16,8 +24,11 @@ use ipcam_adapters_aws::metric::report_rejection;
 use ipcam_adapters_aws::{S3Store, StepFunctions};
 use ipcam_core::config::Config;
 use ipcam_core::contract::Source;
-use ipcam_core::stages::ingest::{ingest_ses, Inbox, Ingested, SesDelivery};
+use ipcam_core::stages::ingest::{ingest_ses, Inbox, Ingested};
+use ipcam_core::stages::StageErrorKind;
 use serde_json::{json, Value};
+
+use event::{read_event, Unreadable};
 
 struct Function {
     config: Config,
@@ -26,27 +37,18 @@ struct Function {
     executions: StepFunctions,
 }
 
-fn delivery(record: &SimpleEmailRecord) -> SesDelivery {
-    let (mail, receipt) = (&record.ses.mail, &record.ses.receipt);
-    SesDelivery {
-        message_id: mail.message_id.clone().unwrap_or_default(),
-        timestamp: mail.timestamp.to_rfc3339(),
-        from: mail.common_headers.from.clone(),
-        envelope_sender: mail.source.clone(),
-        to: mail.destination.clone(),
-        subject: mail.common_headers.subject.clone(),
-        spam_verdict: receipt.spam_verdict.status.clone(),
-        virus_verdict: receipt.virus_verdict.status.clone(),
-        spf_verdict: receipt.spf_verdict.status.clone(),
-        dkim_verdict: receipt.dkim_verdict.status.clone(),
-        dmarc_verdict: receipt.dmarc_verdict.status.clone(),
-    }
-}
-
-async fn handle(f: &Function, event: LambdaEvent<SimpleEmailEvent>) -> Result<Value, Diagnostic> {
+async fn handle(f: &Function, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+    let records = read_event(&event.payload).map_err(|unreadable| failed(&[unreadable]))?;
     let mut outcomes = Vec::new();
-    for record in &event.payload.records {
-        let delivery = delivery(record);
+    let mut unreadable = Vec::new();
+    for record in records {
+        let delivery = match record {
+            Ok(delivery) => delivery,
+            Err(err) => {
+                unreadable.push(err);
+                continue;
+            }
+        };
         let outcome = ingest_ses(&f.config, &delivery, &f.inbox, &f.store, &f.executions)
             .await
             .map_err(diagnostic)?;
@@ -69,7 +71,27 @@ async fn handle(f: &Function, event: LambdaEvent<SimpleEmailEvent>) -> Result<Va
             }
         });
     }
+    if !unreadable.is_empty() {
+        return Err(failed(&unreadable));
+    }
     Ok(json!({ "disposition": "CONTINUE", "messages": outcomes }))
+}
+
+/// The failure of an invocation whose event, or some of whose records,
+/// could not be read: each logged with the message id it carries.
+fn failed(unreadable: &[Unreadable]) -> Diagnostic {
+    for record in unreadable {
+        let message_id = record.message_id.as_deref().unwrap_or("unknown");
+        tracing::error!(%message_id, reason = %record.reason, "an SES receipt record that cannot be read");
+    }
+    let reasons: Vec<String> = unreadable.iter().map(ToString::to_string).collect();
+    Diagnostic {
+        error_type: StageErrorKind::InvalidInput.error_type().to_string(),
+        error_message: format!(
+            "the SES receipt event cannot be read: {}",
+            reasons.join("; ")
+        ),
+    }
 }
 
 #[tokio::main]
