@@ -22,6 +22,10 @@ writes are recorded (`AlertWrites`) and made one at a time, as DynamoDB makes
 a conditional write; a test can hold the first writes until all have arrived,
 so that executions judged together really race for the claim.
 
+The alert e-mails go through moto's SES, which sends nothing but keeps every
+message it accepted (`EmulatedAws.sent_emails`), and only from an identity
+verified in it, as SES does: the stack's domain identity is created here too.
+
 The functions reach S3 over HTTPS, as on AWS: moto's S3 is also served with
 TLS, under a certificate of a test authority that the functions and the
 tests trust (`SSL_CERT_FILE`). The links to pictures that alerts carry are
@@ -67,6 +71,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.rekognition.responses import RekognitionResponse
 from moto.s3.exceptions import MissingBucket
 from moto.s3.models import s3_backends
+from moto.ses.models import ses_backends
+from moto.sns.models import sns_backends
 from werkzeug.serving import make_server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -77,6 +83,9 @@ REGION = "us-east-1"
 # moto's account for any access key it does not know.
 ACCOUNT = "123456789012"
 BUCKET = "ipcam-mail"
+# The domain the stack receives the cameras' e-mails for, and sends the
+# alert e-mails from (its SES domain identity; `[alerts] email_from` below).
+MAIL_DOMAIN = "cams.example.com"
 
 # What Rekognition says, in its own words, of a snapshot of someone at the
 # front door.
@@ -145,6 +154,11 @@ CONFIG_TOML = """\
 [defaults]
 labels = ["person", "car"]
 min_confidence = 70
+
+# Every alert is also e-mailed, with its picture, through SES.
+[alerts]
+email_to = ["owner@home.example"]
+email_from = "Cameras <alerts@cams.example.com>"
 
 [[cameras]]
 name = "frontdoor"
@@ -677,6 +691,25 @@ class Alert:
     attributes: dict[str, str]
 
 
+@dataclass
+class Published:
+    """One message published to the alert topic, as SNS received it."""
+
+    message_id: str
+    subject: str | None
+    attributes: dict[str, Any]
+
+
+@dataclass
+class SentEmail:
+    """One e-mail SES accepted for sending (SendRawEmail)."""
+
+    message_id: str
+    source: str
+    destinations: list[str]
+    raw: bytes
+
+
 class EmulatedAws:
     """A fresh account with the pipeline's stack deployed, and what a test
     needs to drive it and to look at what AWS holds afterwards."""
@@ -716,6 +749,10 @@ class EmulatedAws:
             TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"},
         )
         assert self.remembered() == [], "the alerts table of a new test is not empty"
+
+        # The domain identity the stack creates (AWS::SES::EmailIdentity):
+        # SES sends only from a verified identity.
+        self.services.client("sesv2").create_email_identity(EmailIdentity=MAIL_DOMAIN)
 
         sns.create_topic(Name=TOPIC_NAME)
         self.queue_url = self.sqs.create_queue(QueueName=ALERT_QUEUE_NAME)["QueueUrl"]
@@ -865,6 +902,26 @@ class EmulatedAws:
                 }
                 alerts.append(Alert(json.loads(message["Body"]), attributes))
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def published(self) -> list[Published]:
+        """Every message published to the alert topic, with the subject and
+        attributes SNS received (moto keeps them)."""
+        topic = sns_backends[ACCOUNT][REGION].topics[TOPIC_ARN]
+        return [
+            Published(message_id, subject, dict(attributes or {}))
+            for message_id, _message, subject, attributes, _group in topic.sent_notifications
+        ]
+
+    @staticmethod
+    def sent_emails() -> list[SentEmail]:
+        """Every raw e-mail SES accepted for sending, in order (moto keeps
+        them and delivers none)."""
+        return [
+            SentEmail(sent.id, sent.source, list(sent.destinations), sent.raw_data.encode())
+            for sent in ses_backends[ACCOUNT][REGION].sent_messages
+            if hasattr(sent, "raw_data")
+        ]
+
     def object_keys(self) -> list[str]:
         listing = self.s3.list_objects_v2(Bucket=BUCKET)
         return sorted(item["Key"] for item in listing.get("Contents", []))

@@ -1,7 +1,8 @@
 """Alerts people trust, end to end, on emulated AWS: the memory of alerts in
 DynamoDB silences what a person has already been told (a cooldown, a parked
 car, a second execution of the same moment), and an e-mail that cannot alert
-(snoozed, quiet hours, every label cooling down) is never analysed.
+(snoozed, quiet hours, every label cooling down) is never analysed. The
+alert that does go out reaches its owner as an e-mail with the picture.
 
 Time is the test's: each e-mail is received when its SES event says, and the
 functions judge by that time, not by the clock. Each camera of the e-mails
@@ -12,11 +13,16 @@ below has the rules of its scenario in the shared configuration
 from __future__ import annotations
 
 import copy
+import email
+import email.policy
 import json
 import os
+import re
 import subprocess
 import sys
+import urllib.request
 from datetime import datetime, timedelta, timezone
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -301,3 +307,63 @@ def test_a_snooze_of_every_camera_holds_their_emails_until_it_ends(aws, rekognit
     assert state == "Alerted"
     assert [call.key for call in rekognition.calls] == [frame("frontdoor-after")]
     assert len(aws.alerts()) == 1
+
+
+def test_the_alert_email_carries_the_annotated_picture_and_a_link_to_it(aws, rekognition):
+    """Someone comes to the front door while the owner is out: the owner's
+    phone gets an e-mail, sent through SES from the stack's own domain, that
+    shows the picture with the person's box drawn on it, has it attached to
+    keep or forward, and links to it."""
+    rekognition.sees(frame("frontdoor-mailed"), PERSON_AT_THE_DOOR)
+
+    state, output = receive(aws, "frontdoor", "frontdoor-mailed", NOON)
+
+    assert state == "Alerted"
+    assert len(rekognition.calls) == 1
+    [published] = aws.published()
+    [alert] = aws.alerts()
+    [sent] = aws.sent_emails()
+    assert output["notification"]["email"] == {"status": "sent", "id": sent.message_id}
+    assert sent.source == "alerts@cams.example.com"
+    assert set(sent.destinations) == {"owner@home.example"}
+
+    message = email.message_from_bytes(sent.raw, policy=email.policy.default)
+    assert [(a.display_name, a.addr_spec) for a in message["From"].addresses] == [
+        ("Cameras", "alerts@cams.example.com")
+    ]
+    assert [a.addr_spec for a in message["To"].addresses] == ["owner@home.example"]
+    assert message["Subject"] == published.subject == output["notification"]["subject"] == "Person at frontdoor"
+    parts = list(message.walk())
+    assert [part.get_content_type() for part in parts] == [
+        "multipart/mixed",
+        "multipart/related",
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+        "image/jpeg",
+        "image/jpeg",
+    ]
+
+    # Both pictures are the annotated snapshot stored in S3: shown inline
+    # in the HTML, and attached.
+    snapshot_key = "annotated/frontdoor-mailed/0.jpg"
+    assert output["notification"]["snapshot"]["key"] == snapshot_key
+    snapshot = aws.object(snapshot_key)
+    inline, attached = parts[5:]
+    assert inline.get_content() == attached.get_content() == snapshot
+    assert inline.get_content_disposition() == "inline"
+    assert attached.get_content_disposition() == "attachment"
+    assert attached.get_filename() == "frontdoor.jpg"
+
+    # The text links to it, the link a phone opens: presigned HTTPS, the
+    # one the published alert gives; the HTML shows the inline picture and
+    # links to it too.
+    text, html = parts[3].get_content(), parts[4].get_content()
+    [link] = re.findall(r"https://\S+", text)
+    assert "X-Amz-Expires=" in link
+    assert link == alert.body["snapshot"]["link"]
+    with urllib.request.urlopen(link, timeout=10) as response:
+        assert response.read() == snapshot
+    content_id = inline["Content-ID"].strip("<>")
+    assert f'src="cid:{content_id}"' in html
+    assert f'href="{escape(link)}"' in html
