@@ -15,11 +15,16 @@ import copy
 import json
 from pathlib import Path
 
-from conftest import PERSON_AT_THE_DOOR, STATE_MACHINE_ARN
+from moto.core.exceptions import JsonRESTError
+
+from conftest import PERSON_AT_THE_DOOR, STATE_MACHINE_ARN, DetectLabelsCall
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SNAPSHOT = (FIXTURES / "frontdoor_person_snapshot.eml").read_bytes()
 RECEIPT = json.loads((FIXTURES / "ses_receipt_frontdoor_person_snapshot.json").read_text())
+# Three snapshots of one alarm, and the SES receipt event of their e-mail.
+BURST_OF_THREE = (FIXTURES / "frontdoor_burst_of_three_snapshots.eml").read_bytes()
+BURST_RECEIPT = json.loads((FIXTURES / "ses_receipt_frontdoor_burst.json").read_text())
 
 
 def receipt_for(message_id: str) -> dict:
@@ -74,3 +79,55 @@ def test_an_ses_event_that_cannot_be_read_fails_the_invocation_naming_the_messag
     assert "q8e2tb41pl7gv0frontdoorunreadable" in answer["errorMessage"]
     assert aws.executions() == []
     assert "q8e2tb41pl7gv0frontdoorunreadable" in aws.services.function_log_since_mark()
+
+
+# --- frames Rekognition refuses -------------------------------------------------
+
+
+def refuses(rekognition, key: str, code: str, message: str) -> None:
+    """Has Rekognition refuse the frame stored under `key` with the error
+    `code`, as it refuses a picture it cannot read, every time it is asked."""
+    answer = rekognition.detect_labels
+
+    def detect_labels(request: dict) -> dict:
+        s3_object = request.get("Image", {}).get("S3Object", {})
+        if s3_object.get("Name") != key:
+            return answer(request)
+        rekognition.calls.append(
+            DetectLabelsCall(s3_object.get("Bucket", ""), key, request.get("MinConfidence"), code)
+        )
+        raise JsonRESTError(code, message)
+
+    rekognition.detect_labels = detect_labels
+
+
+def test_a_frame_rekognition_refuses_is_skipped_and_the_person_in_the_next_alerts(aws, rekognition):
+    message_id = BURST_RECEIPT["Records"][0]["ses"]["mail"]["messageId"]
+    frames = f"frames/{message_id}"
+    refuses(rekognition, f"{frames}/0.jpg", "InvalidImageFormatException", "Request has unsupported image format")
+    rekognition.sees(f"{frames}/1.jpg", PERSON_AT_THE_DOOR)
+
+    aws.receive_by_ses(BURST_OF_THREE, BURST_RECEIPT)
+
+    execution = aws.the_only_execution()
+    assert execution["status"] == "SUCCEEDED", execution
+    assert aws.final_state(execution["executionArn"]) == "Alerted"
+    # Refused once, not retried: another try would be refused alike.
+    assert [(call.key, call.answer) for call in rekognition.calls] == [
+        (f"{frames}/0.jpg", "InvalidImageFormatException"),
+        (f"{frames}/1.jpg", "labels"),
+    ]
+    assert lambda_failures(aws, execution["executionArn"]) == []
+    # The refused frame's analysis says why it did not alert.
+    analyses = [
+        json.loads(event["lambdaFunctionSucceededEventDetails"]["output"])
+        for event in aws.history(execution["executionArn"])
+        if event["type"] == "LambdaFunctionSucceeded"
+        and "detection" in event["lambdaFunctionSucceededEventDetails"]["output"]
+    ]
+    assert [analysis["detection"]["frame"] for analysis in analyses] == [0, 1]
+    [why] = analyses[0]["why"]
+    assert why.startswith("frame refused by the detector: "), why
+    assert "InvalidImageFormatException" in why
+    [alert] = aws.alerts()
+    assert alert.body["frame"]["key"] == f"{frames}/1.jpg"

@@ -1,5 +1,6 @@
 //! [`Detector`] on Amazon Rekognition DetectLabels.
 
+use aws_sdk_rekognition::error::ProvideErrorMetadata;
 use aws_sdk_rekognition::types::{Image, S3Object};
 use aws_sdk_rekognition::Client;
 
@@ -9,6 +10,20 @@ use ipcam_core::ports::{Detector, PortError};
 
 /// Labels returned per frame; enough for every object in a camera's view.
 const MAX_LABELS: i32 = 50;
+
+/// The errors with which Rekognition refuses one picture as such: one it
+/// cannot read, one too large, one it cannot get from S3. Asking again
+/// will not help, but the next frame of the e-mail may be fine.
+const REFUSED_PICTURE_CODES: &[&str] = &[
+    "InvalidImageFormatException",
+    "ImageTooLargeException",
+    "InvalidS3ObjectException",
+];
+
+/// The code of an error that refuses the picture, if it is one.
+fn refusal(code: Option<&str>) -> Option<&str> {
+    code.filter(|code| REFUSED_PICTURE_CODES.contains(code))
+}
 
 /// Rekognition reading the frame straight from S3: the picture never passes
 /// through the Lambda's memory.
@@ -44,10 +59,16 @@ impl Detector for RekognitionDetector {
             .send()
             .await
             .map_err(|err| {
-                classify(
-                    &format!("DetectLabels on s3://{}/{}", frame.bucket, frame.key),
-                    &err,
-                )
+                let doing = format!("DetectLabels on s3://{}/{}", frame.bucket, frame.key);
+                match refusal(err.as_service_error().and_then(ProvideErrorMetadata::code)) {
+                    Some(code) => PortError::Refused(format!(
+                        "{code}: {}",
+                        err.as_service_error()
+                            .and_then(ProvideErrorMetadata::message)
+                            .unwrap_or(&doing)
+                    )),
+                    None => classify(&doing, &err),
+                }
             })?;
         Ok(output.labels().iter().map(label_from_rekognition).collect())
     }
@@ -76,5 +97,29 @@ fn label_from_rekognition(label: &aws_sdk_rekognition::types::Label) -> Label {
                 })
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_picture_rekognition_cannot_take_is_refused_and_other_errors_are_not() {
+        for code in [
+            "InvalidImageFormatException",
+            "ImageTooLargeException",
+            "InvalidS3ObjectException",
+        ] {
+            assert_eq!(refusal(Some(code)), Some(code));
+        }
+        for code in [
+            "ThrottlingException",
+            "AccessDeniedException",
+            "InvalidParameterException",
+        ] {
+            assert_eq!(refusal(Some(code)), None);
+        }
+        assert_eq!(refusal(None), None);
     }
 }

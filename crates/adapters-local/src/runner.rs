@@ -351,6 +351,31 @@ pub(crate) mod tests {
     }
 
     #[tokio::test]
+    async fn a_frame_the_detector_refuses_does_not_hide_the_person_in_the_next() {
+        let (root, store) = temp_store("refused");
+        let mail = burst_email("frontdoor@cams.example.com", &["a.png", "b.png"]);
+        let input = stored_input(&store, "m5", mail).await;
+        let detector = ScriptedDetector::new(vec![("b.png", "Person", 95.0)])
+            .refusing("a.png", "not a readable picture");
+        let pipeline = LocalPipeline::new(
+            Config::parse(FRONTDOOR).unwrap(),
+            store,
+            detector,
+            KeptAlerts::default(),
+            RememberedAlerts::default(),
+        );
+        let run = pipeline.run(input).await.unwrap();
+        assert_eq!(run.analyses.len(), 2);
+        assert_eq!(
+            run.analyses[0].why,
+            ["frame refused by the detector: not a readable picture"]
+        );
+        assert_eq!(run.alerting().unwrap().detection.frame, 1);
+        assert_eq!(pipeline.notifier.kept().len(), 1);
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[tokio::test]
     async fn nothing_of_interest_analyses_every_frame_and_tells_nobody() {
         let (root, store) = temp_store("nothing");
         let mail = burst_email("frontdoor@cams.example.com", &["a.png", "b.png"]);

@@ -28,9 +28,15 @@ pub enum PortError {
     /// A failure that may pass (network, 5xx, timeout); retry.
     #[error("temporarily unavailable: {0}")]
     Transient(String),
-    /// The request itself is wrong (bad image, access denied); do not retry.
+    /// The request itself is wrong (access denied, a broken setting); do
+    /// not retry.
     #[error("{0}")]
     Permanent(String),
+    /// The service refused this one input as such (a picture the detector
+    /// cannot read, too large, or gone): retrying it will not help, but the
+    /// next input may pass, so the caller goes on without it.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// Where raw messages and frames are kept: S3, or a folder.

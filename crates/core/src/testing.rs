@@ -220,12 +220,15 @@ impl AlertMemory for RememberedAlerts {
 }
 
 /// A detector that answers from a script keyed by the frame's file name
-/// (file, label, confidence), counts the frames it was asked about, and
-/// can be told to throttle its first calls.
+/// (file, label, confidence), counts the frames it was asked about, can be
+/// told to throttle its first calls, and to refuse some files as a picture
+/// it cannot read.
 pub struct ScriptedDetector {
     pub script: Vec<(&'static str, &'static str, f32)>,
     pub asked: AtomicUsize,
     pub throttle_first: AtomicUsize,
+    /// Files refused, with the reason given.
+    pub refused: Vec<(&'static str, &'static str)>,
 }
 
 impl ScriptedDetector {
@@ -234,7 +237,16 @@ impl ScriptedDetector {
             script,
             asked: AtomicUsize::new(0),
             throttle_first: AtomicUsize::new(0),
+            refused: Vec::new(),
         }
+    }
+
+    /// The same detector, refusing the frame of that file name with
+    /// [`PortError::Refused`] and `reason`, as Rekognition refuses a
+    /// picture it cannot read.
+    pub fn refusing(mut self, file: &'static str, reason: &'static str) -> Self {
+        self.refused.push((file, reason));
+        self
     }
 
     /// How many frames it has analysed.
@@ -250,6 +262,13 @@ impl Detector for ScriptedDetector {
             return Err(PortError::Throttled("slow down".into()));
         }
         self.asked.fetch_add(1, Ordering::SeqCst);
+        if let Some((_, reason)) = self
+            .refused
+            .iter()
+            .find(|(file, _)| *file == frame.filename)
+        {
+            return Err(PortError::Refused((*reason).to_string()));
+        }
         Ok(self
             .script
             .iter()

@@ -220,7 +220,11 @@ impl<S: ObjectStore> Detector for NanoDetDetector<S> {
         let labels = tokio::task::spawn_blocking(move || model.detect(&bytes, min_confidence))
             .await
             .map_err(|error| PortError::Transient(format!("the detector stopped: {error}")))?;
-        // Neither a damaged picture nor a broken model gets better by retrying.
-        labels.map_err(|error| PortError::Permanent(error.to_string()))
+        // Neither a damaged picture nor a broken model gets better by
+        // retrying; a damaged picture is that frame's alone.
+        labels.map_err(|error| match error {
+            DetectorError::NotAPicture(_) => PortError::Refused(error.to_string()),
+            DetectorError::Model(_) => PortError::Permanent(error.to_string()),
+        })
     }
 }

@@ -7,7 +7,7 @@ use super::{StageError, StageErrorKind};
 use crate::config::Config;
 use crate::contract::{Analysis, Detection, FrameToAnalyse};
 use crate::memory;
-use crate::ports::{AlertMemory, Detector};
+use crate::ports::{AlertMemory, Detector, PortError};
 use crate::rules;
 
 /// How often a judgement is made again after another execution of the
@@ -26,18 +26,32 @@ pub async fn detect_labels(
 ) -> Result<Analysis, StageError> {
     let rules = config.rules_for(&input.camera);
     let received_at = received_at(&input.received_at)?;
-    let labels = detector
+    let labels = match detector
         .detect(&input.frame, rules::detector_threshold(&rules))
         .await
-        .map_err(|err| {
-            StageError::from_port(
+    {
+        Ok(labels) => labels,
+        // One picture the detector cannot read must not hide the next
+        // one: this frame is skipped, and says why.
+        Err(PortError::Refused(reason)) => {
+            tracing::warn!(
+                camera = %input.camera,
+                event = %input.event,
+                frame = input.frame_index,
+                "frame refused by the detector: {reason}"
+            );
+            return Ok(refused(input.frame_index, &reason));
+        }
+        Err(err) => {
+            return Err(StageError::from_port(
                 &format!(
                     "detecting labels in frame {} ({}/{})",
                     input.frame_index, input.frame.bucket, input.frame.key
                 ),
                 err,
-            )
-        })?;
+            ))
+        }
+    };
     let evaluation = rules::evaluate(&rules, input.frame_index, &labels);
     let mut why = evaluation.rejected;
     let mut matches = Vec::new();
@@ -58,6 +72,20 @@ pub async fn detect_labels(
         matches,
         why,
     })
+}
+
+/// The analysis of a frame the detector refused: nothing seen, no alert,
+/// and the detector's reason.
+fn refused(frame: usize, reason: &str) -> Analysis {
+    Analysis {
+        detection: Detection {
+            frame,
+            labels: Vec::new(),
+        },
+        matches: Vec::new(),
+        alert: false,
+        why: vec![format!("frame refused by the detector: {reason}")],
+    }
 }
 
 /// Judges the matches against the memory and writes what the judgement
@@ -183,6 +211,55 @@ mod tests {
             analysis.why,
             ["nothing the camera alerts on was seen (seen: Cat)"]
         );
+    }
+
+    #[tokio::test]
+    async fn a_frame_the_detector_refuses_is_skipped_with_its_reason() {
+        let config = Config::parse("").unwrap();
+        let detector = ScriptedDetector::new(vec![("snap.jpg", "Person", 95.0)]).refusing(
+            "snap.jpg",
+            "InvalidImageFormatException: unsupported image format",
+        );
+        let alerts = RememberedAlerts::default();
+        let analysis = detect_labels(
+            &frame_of("door", "e1", "2026-12-01T08:00:00Z"),
+            &config,
+            &detector,
+            &alerts,
+        )
+        .await
+        .unwrap();
+        assert!(!analysis.alert);
+        assert!(analysis.detection.labels.is_empty());
+        assert_eq!(
+            analysis.why,
+            ["frame refused by the detector: InvalidImageFormatException: unsupported image format"]
+        );
+        // Nothing was claimed for a frame not seen.
+        assert!(alerts
+            .recall("door")
+            .await
+            .unwrap()
+            .recollections
+            .is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_detector_that_fails_otherwise_still_fails_the_frame() {
+        let config = Config::parse("").unwrap();
+        let detector = ScriptedDetector::new(vec![]);
+        detector
+            .throttle_first
+            .store(1, std::sync::atomic::Ordering::SeqCst);
+        let err = detect_labels(
+            &frame_of("door", "e1", "2026-12-01T08:00:00Z"),
+            &config,
+            &detector,
+            &RememberedAlerts::default(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind, StageErrorKind::Throttled);
     }
 
     #[tokio::test]

@@ -65,6 +65,7 @@ impl StageError {
             PortError::Throttled(_) => StageErrorKind::Throttled,
             PortError::Transient(_) => StageErrorKind::Transient,
             PortError::Permanent(_) => StageErrorKind::Failed,
+            PortError::Refused(_) => StageErrorKind::InvalidInput,
         };
         StageError::new(kind, format!("{doing}: {err}"))
     }
