@@ -10,7 +10,10 @@
 //! machine takes the path an execution on AWS would; the tests in
 //! `runner/asl.rs` read the ASL and fail when the two part ways. The ASL
 //! also retries Lambda's own failures (`Lambda.ServiceException`...), which
-//! a run in process cannot have.
+//! a run in process cannot have, but never `Lambda.Unknown`, which includes
+//! a function's timeout and its running out of memory: running the task
+//! again would cost as much again, and a notify that had published would
+//! alert twice.
 
 use std::fmt;
 use std::future::Future;

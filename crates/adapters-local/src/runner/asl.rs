@@ -320,6 +320,26 @@ fn the_runner_policy_is_the_retry_blocks_of_every_task_state() {
     }
 }
 
+/// Errors that include a function's timeout or its running out of memory:
+/// retrying runs the whole task again at its full cost, and a notify that
+/// timed out after publishing would alert twice.
+const NEVER_RETRIED: [&str; 3] = ["Lambda.Unknown", "States.ALL", "States.Timeout"];
+
+#[test]
+fn no_task_retries_a_timeout_or_an_out_of_memory_end() {
+    for task in TASKS {
+        for retrier in retriers(&task_state(task)) {
+            for error in NEVER_RETRIED {
+                assert!(
+                    !retrier.errors.iter().any(|named| named == error),
+                    "{task:?} retries {error}: {:?}",
+                    retrier.errors
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn what_a_task_does_not_retry_ends_in_its_fail_state_worded_as_run_failed() {
     let states = states();
