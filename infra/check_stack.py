@@ -13,9 +13,11 @@ reaches that state). This script fails, naming each problem, when:
 - a function is not built as SAM's rust-cargolambda on arm64 provided.al2023;
 - a function's code reads an `IPCAM_*` environment variable the template does
   not set for it;
-- a function that reads the memory of alerts (`IPCAM_ALERTS_TABLE`) may not
-  Query and GetItem the very table the variable names, a DynamoDB permission
-  is granted on anything but that table, or to a function that does not read it;
+- a function that keeps the memory of alerts (`IPCAM_ALERTS_TABLE`) may not
+  do on the very table the variable names exactly what it needs (ALERTS_TABLE_ACCESS:
+  extract-attachments reads, detect-labels reads and claims, notify looks up
+  and records each event's notification), a DynamoDB permission is granted on
+  anything but that table, or to a function that does not name it;
 - the Makefile's FUNCTIONS (what `make zips` builds) differ from the template's;
 - SAM's own translator (what CloudFormation's transform runs) rejects the
   template.
@@ -49,9 +51,17 @@ ENV_NAME = re.compile(r'"(IPCAM_[A-Z0-9_]+)"')
 CONFIG_LOADER_VARIABLES = ("IPCAM_BUCKET", "IPCAM_CONFIG_KEY")
 # Variables read by its `inbox()`: where received messages are kept.
 INBOX_VARIABLES = ("IPCAM_BUCKET", "IPCAM_INCOMING_PREFIX")
-# The memory of alerts: the table's name, and what every reader of it does.
+# The memory of alerts: the table's name, and what each function that names
+# it does there, no more and no less.
 ALERTS_TABLE_VARIABLE = "IPCAM_ALERTS_TABLE"
-ALERTS_TABLE_READS = ("dynamodb:GetItem", "dynamodb:Query")
+ALERTS_TABLE_ACCESS = {
+    # Recalls a camera's memory to hold an e-mail that cannot alert.
+    "extract-attachments": {"dynamodb:Query", "dynamodb:GetItem"},
+    # Recalls it, and claims an alert with a conditional write.
+    "detect-labels": {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem"},
+    # Looks up an event's notification, and records it once published.
+    "notify": {"dynamodb:GetItem", "dynamodb:PutItem"},
+}
 
 
 class Problems:
@@ -136,9 +146,10 @@ def as_list(value) -> list:
 
 
 def check_alerts_table_access(
-    template: dict, name: str, function: dict, reads_table: bool, problems: Problems
+    template: dict, name: str, binary: str, function: dict, reads_table: bool, problems: Problems
 ) -> None:
-    """The table a function reads is the one its role may read, and only it."""
+    """The table a function names is the one its role may use, only it, and
+    only as the function needs."""
     table = function_environment_values(template, function).get(ALERTS_TABLE_VARIABLE)
     table_arn = (
         {"Fn::GetAtt": [table["Ref"], "Arn"]} if isinstance(table, dict) and "Ref" in table else None
@@ -167,9 +178,20 @@ def check_alerts_table_access(
             )
             continue
         granted.update(actions)
-    if reads_table:
-        for missing in sorted(set(ALERTS_TABLE_READS) - granted):
-            problems.add(name, f"reads the memory of alerts, but its role may not {missing} its table")
+    if not reads_table:
+        return
+    needed = ALERTS_TABLE_ACCESS.get(binary)
+    if needed is None:
+        problems.add(
+            name,
+            f"names {ALERTS_TABLE_VARIABLE}, but check_stack.py's ALERTS_TABLE_ACCESS does not say "
+            f"what {binary} does with the table",
+        )
+        return
+    for missing in sorted(needed - granted):
+        problems.add(name, f"keeps the memory of alerts, but its role may not {missing} its table")
+    for extra in sorted(granted - needed):
+        problems.add(name, f"its role grants {extra} on the alerts table, which {binary} never does")
 
 
 def normalise_get_att(value):
@@ -274,7 +296,7 @@ def check_functions(template: dict, template_path: Path, problems: Problems) -> 
                 name,
                 f"{main.relative_to(ROOT)} reads {missing}, which the template does not set",
             )
-        check_alerts_table_access(template, name, function, ALERTS_TABLE_VARIABLE in read, problems)
+        check_alerts_table_access(template, name, binary, function, ALERTS_TABLE_VARIABLE in read, problems)
     if len(set(binaries)) != len(binaries):
         problems.add("template", f"a binary is deployed twice: {sorted(binaries)}")
     return binaries
@@ -350,8 +372,8 @@ def main() -> int:
         args.translated.write_text(json.dumps(translated, indent=1) + "\n", encoding="utf-8")
     print(
         f"check_stack: ok: {len(binaries)} functions ({', '.join(binaries)}) built from "
-        "their crates with the variables they read, the alerts table reachable by its readers "
-        "only; every state machine substitution provided"
+        "their crates with the variables they read, the alerts table reachable by its users "
+        "only, each as it needs; every state machine substitution provided"
     )
     return 0
 

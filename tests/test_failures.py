@@ -14,7 +14,9 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
+from unittest import mock
 
+from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.exceptions import JsonRESTError
 
 from conftest import PERSON_AT_THE_DOOR, STATE_MACHINE_ARN, DetectLabelsCall
@@ -131,3 +133,70 @@ def test_a_frame_rekognition_refuses_is_skipped_and_the_person_in_the_next_alert
     assert "InvalidImageFormatException" in why
     [alert] = aws.alerts()
     assert alert.body["frame"]["key"] == f"{frames}/1.jpg"
+
+
+# --- retries of a task that did its work ----------------------------------------
+
+
+def answer_lost(function: str, error_type: str):
+    """The first answer of `function` lost after it did all its work, the
+    state machine seeing `error_type` instead, as when Step Functions' call
+    to Lambda fails once the function has returned (Lambda.SdkClientException)
+    or the function times out after its last call (Lambda.Unknown). Returns
+    the patch, and the list of answers lost."""
+    through = LambdaSimpleBackend.invoke
+    lost: list[bytes] = []
+
+    def invoke(backend, function_name, qualifier, body, headers, response_headers):
+        answer = through(backend, function_name, qualifier, body, headers, response_headers)
+        if backend.get_function(function_name, qualifier).function_name != function or lost:
+            return answer
+        lost.append(answer)
+        response_headers["x-amz-function-error"] = "Unhandled"
+        return json.dumps({"errorType": error_type, "errorMessage": f"the answer of {function} was lost"}).encode()
+
+    return mock.patch.object(LambdaSimpleBackend, "invoke", invoke), lost
+
+
+def test_notify_retried_after_its_alert_was_published_does_not_publish_it_again(aws, rekognition):
+    message_id = "q8e2tb41pl7gv0frontdoornotifyretried"
+    rekognition.sees(f"frames/{message_id}/0.jpg", PERSON_AT_THE_DOOR)
+    patch, lost = answer_lost("notify", "Lambda.SdkClientException")
+
+    with patch:
+        aws.receive_by_ses(SNAPSHOT, receipt_for(message_id))
+        execution = aws.the_only_execution()
+
+    assert execution["status"] == "SUCCEEDED", execution
+    assert len(lost) == 1, "notify's first answer was lost"
+    failures = lambda_failures(aws, execution["executionArn"])
+    assert [failure["error"] for failure in failures] == ["Lambda.SdkClientException"]
+    # The state machine retried notify, which found the alert published.
+    assert len(aws.published()) == 1
+    [alert] = aws.alerts()
+    assert alert.body["event"]["id"] == message_id
+    assert len(aws.sent_emails()) == 1
+    output = json.loads(execution["output"])
+    assert output["notification"]["messageId"] == json.loads(lost[0])["messageId"]
+    [record] = [item for item in aws.remembered() if item["entry"]["S"] == f"notified#{message_id}"]
+    assert record["camera"]["S"] == "frontdoor"
+    assert record["messageId"]["S"] == output["notification"]["messageId"]
+    assert int(record["expiresAt"]["N"]) > 0
+
+
+def test_a_task_that_timed_out_is_not_run_again(aws, rekognition):
+    message_id = "q8e2tb41pl7gv0frontdoortimedout"
+    # What Lambda reports for a timeout or an out-of-memory end: another try
+    # costs the same again, and a notify that had published would alert twice.
+    patch, lost = answer_lost("extract-attachments", "Lambda.Unknown")
+
+    with patch:
+        aws.receive_by_ses(SNAPSHOT, receipt_for(message_id))
+        execution = aws.the_only_execution()
+
+    assert execution["status"] == "FAILED", execution
+    assert execution["error"] == "ExtractAttachmentsFailed"
+    assert len(lost) == 1
+    failures = lambda_failures(aws, execution["executionArn"])
+    assert [failure["error"] for failure in failures] == ["Lambda.Unknown"]
+    assert rekognition.calls == []

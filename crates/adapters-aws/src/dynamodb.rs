@@ -8,9 +8,11 @@
 //! | `frontdoor` | `label#person`  | `label`, `alertedAt`, `event`, `seenAt`, `boxes` (JSON), `revision` (N), `keepUntil`, `expiresAt` (N) |
 //! | `frontdoor` | `snooze`        | `until`, `expiresAt` (N)                                |
 //! | `*`         | `snooze`        | a snooze of every camera                                |
+//! | `frontdoor` | `notified#<event id>` | `event`, `messageId`, `notification` (JSON), `keepUntil`, `expiresAt` (N) |
 //!
 //! Times are RFC 3339 text; `expiresAt` is the table's TTL attribute, in
-//! epoch seconds: a recollection's `keepUntil`, a snooze's `until`.
+//! epoch seconds: a recollection's `keepUntil`, a snooze's `until`, a
+//! notification's `keepUntil` (a day after its alert was published).
 //! `make snooze` writes the snooze items with the AWS CLI in this shape.
 
 use std::collections::HashMap;
@@ -21,14 +23,17 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::classify;
-use ipcam_core::contract::BoundingBox;
-use ipcam_core::memory::{CameraMemory, Recollection, ALL_CAMERAS};
+use ipcam_core::contract::{BoundingBox, Notification};
+use ipcam_core::memory::{CameraMemory, Notified, Recollection, ALL_CAMERAS};
 use ipcam_core::ports::{AlertMemory, PortError};
 
 /// The sort key of a camera's snooze.
 const SNOOZE_ENTRY: &str = "snooze";
 /// The sort key of a recollection starts with this, then the label.
 const LABEL_ENTRY_PREFIX: &str = "label#";
+/// The sort key of an event's notification starts with this, then the
+/// event's id.
+const NOTIFIED_ENTRY_PREFIX: &str = "notified#";
 
 /// A DynamoDB item: attribute names and values.
 type Item = HashMap<String, AttributeValue>;
@@ -157,6 +162,57 @@ impl AlertMemory for DynamoAlertMemory {
         }
     }
 
+    async fn notified(&self, camera: &str, event: &str) -> Result<Option<Notification>, PortError> {
+        let entry = notified_entry(event);
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("camera", AttributeValue::S(camera.to_string()))
+            .key("entry", AttributeValue::S(entry.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|err| {
+                classify(
+                    &format!(
+                        "reading the notification of event {event} from table {}",
+                        self.table
+                    ),
+                    &err,
+                )
+            })?;
+        output
+            .item()
+            .map(notification_from_item)
+            .transpose()
+            .map_err(|why| {
+                PortError::Permanent(format!(
+                    "table {}: the item ({camera}, {entry}) {why}",
+                    self.table
+                ))
+            })
+    }
+
+    async fn remember_notified(&self, notified: &Notified) -> Result<(), PortError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(notified_item(notified)?))
+            .send()
+            .await
+            .map_err(|err| {
+                classify(
+                    &format!(
+                        "remembering the notification of event {} in table {}",
+                        notified.event, self.table
+                    ),
+                    &err,
+                )
+            })?;
+        Ok(())
+    }
+
     async fn snooze(&self, camera: &str, until: DateTime<Utc>) -> Result<(), PortError> {
         self.client
             .put_item()
@@ -249,6 +305,38 @@ fn recollection_from_item(item: &Item) -> Result<Recollection, String> {
         revision,
         keep_until: time("keepUntil")?,
     })
+}
+
+/// The sort key of the notification of `event`.
+fn notified_entry(event: &str) -> String {
+    format!("{NOTIFIED_ENTRY_PREFIX}{event}")
+}
+
+fn notified_item(notified: &Notified) -> Result<Item, PortError> {
+    let notification = serde_json::to_string(&notified.notification)
+        .map_err(|err| PortError::Permanent(format!("encoding the notification: {err}")))?;
+    Ok(HashMap::from([
+        ("camera".into(), AttributeValue::S(notified.camera.clone())),
+        (
+            "entry".into(),
+            AttributeValue::S(notified_entry(&notified.event)),
+        ),
+        ("event".into(), AttributeValue::S(notified.event.clone())),
+        (
+            "messageId".into(),
+            AttributeValue::S(notified.notification.message_id.clone()),
+        ),
+        ("notification".into(), AttributeValue::S(notification)),
+        ("keepUntil".into(), time_text(notified.keep_until)),
+        ("expiresAt".into(), expires_at(notified.keep_until)),
+    ]))
+}
+
+/// The notification an item keeps, or what is wrong with the item.
+fn notification_from_item(item: &Item) -> Result<Notification, String> {
+    let text = text(item, "notification").ok_or("has no text `notification`")?;
+    serde_json::from_str(text)
+        .map_err(|err| format!("has a `notification` that is not one in JSON: {err}"))
 }
 
 fn snooze_item(camera: &str, until: DateTime<Utc>) -> Item {
@@ -586,6 +674,91 @@ mod tests {
             Answering::default().answers("PutItem", 500, service_error("InternalServerError"));
         let err = dynamodb.memory().remember(&parked_car(), None).await;
         assert!(matches!(err, Err(PortError::Transient(_))), "{err:?}");
+    }
+
+    fn notified_person() -> Notified {
+        Notified {
+            camera: "frontdoor".into(),
+            event: "q8e2tb41pl7gv0frontdoor".into(),
+            notification: Notification {
+                message_id: "5d4c2a8e-sns".into(),
+                subject: "Person at frontdoor".into(),
+                snapshot: None,
+                email: None,
+            },
+            keep_until: utc("2026-12-02T08:00:00Z"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_notification_of_an_event_is_kept_under_its_camera_until_a_day_later() {
+        let dynamodb = Answering::default();
+        let notified = notified_person();
+        dynamodb
+            .memory()
+            .remember_notified(&notified)
+            .await
+            .unwrap();
+        let [(operation, request)] = &dynamodb.requests()[..] else {
+            panic!("one request expected: {:?}", dynamodb.requests());
+        };
+        assert_eq!(operation, "PutItem");
+        let item = notified_item(&notified).unwrap();
+        assert_eq!(request["Item"], wire(&item));
+        assert_eq!(
+            text(&item, "entry"),
+            Some("notified#q8e2tb41pl7gv0frontdoor")
+        );
+        assert_eq!(text(&item, "messageId"), Some("5d4c2a8e-sns"));
+        assert_eq!(
+            item["expiresAt"],
+            AttributeValue::N(utc("2026-12-02T08:00:00Z").timestamp().to_string())
+        );
+        assert_eq!(
+            notification_from_item(&item),
+            Ok(notified.notification.clone())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_notification_is_looked_up_by_camera_and_event_with_a_consistent_read() {
+        let notified = notified_person();
+        let dynamodb = Answering::default().answers(
+            "GetItem",
+            200,
+            serde_json::json!({ "Item": wire(&notified_item(&notified).unwrap()) }),
+        );
+        let found = dynamodb
+            .memory()
+            .notified("frontdoor", "q8e2tb41pl7gv0frontdoor")
+            .await
+            .unwrap();
+        assert_eq!(found, Some(notified.notification));
+        let request = &dynamodb.requests()[0].1;
+        assert_eq!(
+            request["Key"],
+            serde_json::json!({
+                "camera": { "S": "frontdoor" },
+                "entry": { "S": "notified#q8e2tb41pl7gv0frontdoor" },
+            })
+        );
+        assert_eq!(request["ConsistentRead"], true);
+
+        let nothing = Answering::default().answers("GetItem", 200, serde_json::json!({}));
+        let found = nothing.memory().notified("frontdoor", "other").await;
+        assert_eq!(found, Ok(None));
+    }
+
+    #[tokio::test]
+    async fn a_recalled_camera_skips_its_notifications() {
+        let dynamodb = Answering::default().answers(
+            "Query",
+            200,
+            serde_json::json!({ "Items": [wire(&notified_item(&notified_person()).unwrap())] }),
+        );
+        let memory = dynamodb.memory().recall("frontdoor").await.unwrap();
+        assert!(memory.recollections.is_empty());
+        assert_eq!(memory.snoozed_until, None);
     }
 
     #[tokio::test]

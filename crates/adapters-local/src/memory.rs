@@ -2,6 +2,9 @@
 //! `memory/`, so that `ipcam process` runs and `ipcam serve` share what
 //! they remember, across restarts.
 //!
+//! The camera's file also keeps the notification of each event it alerted
+//! on, for a day, so that a notify run again does not alert twice.
+//!
 //! A write holds an exclusive lock on `memory/.lock` while it reads the
 //! camera's file, checks the revision it replaces and writes the file anew
 //! (durably, by rename): two processes judging one camera at once cannot
@@ -14,7 +17,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use ipcam_core::memory::{CameraMemory, Recollection, ALL_CAMERAS};
+use ipcam_core::contract::Notification;
+use ipcam_core::memory::{CameraMemory, Notified, Recollection, ALL_CAMERAS};
 use ipcam_core::ports::{AlertMemory, PortError};
 
 use crate::folder::write_durably;
@@ -33,6 +37,9 @@ struct CameraFile {
     recollections: Vec<Recollection>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     snoozed_until: Option<DateTime<Utc>>,
+    /// The notifications of the camera's events alerted on lately.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    notified: Vec<Notified>,
 }
 
 impl FolderMemory {
@@ -144,6 +151,26 @@ impl AlertMemory for FolderMemory {
         })
     }
 
+    async fn notified(&self, camera: &str, event: &str) -> Result<Option<Notification>, PortError> {
+        Ok(self
+            .read(camera)?
+            .notified
+            .into_iter()
+            .find(|notified| notified.event == event)
+            .map(|notified| notified.notification))
+    }
+
+    async fn remember_notified(&self, notified: &Notified) -> Result<(), PortError> {
+        self.update(&notified.camera, |file| {
+            // Forget what has outlived its use, as DynamoDB's TTL would.
+            let now = Utc::now();
+            file.notified
+                .retain(|kept| kept.event != notified.event && kept.keep_until > now);
+            file.notified.push(notified.clone());
+            (true, ())
+        })
+    }
+
     async fn snooze(&self, camera: &str, until: DateTime<Utc>) -> Result<(), PortError> {
         self.update(camera, |file| {
             file.snoozed_until = Some(until);
@@ -230,6 +257,47 @@ mod tests {
             Some(noon)
         );
         assert!(root.join("memory/%2A.json").exists());
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    fn notified(event: &str, keep_until: &str) -> Notified {
+        Notified {
+            camera: "door".into(),
+            event: event.into(),
+            notification: Notification {
+                message_id: format!("line-{event}"),
+                subject: "Person at door".into(),
+                snapshot: None,
+                email: None,
+            },
+            keep_until: keep_until.parse().unwrap(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_notification_of_an_event_is_kept_and_an_old_one_forgotten() {
+        let (root, memory) = temp_memory("notified");
+        memory
+            .remember_notified(&notified("old", "2000-01-01T00:00:00Z"))
+            .await
+            .unwrap();
+        let kept = notified("e1", "2999-01-01T00:00:00Z");
+        memory.remember_notified(&kept).await.unwrap();
+        memory
+            .remember(&recollection("door", 1), None)
+            .await
+            .unwrap();
+
+        let other = FolderMemory::new(&root);
+        assert_eq!(
+            other.notified("door", "e1").await.unwrap(),
+            Some(kept.notification)
+        );
+        assert_eq!(other.notified("door", "e2").await.unwrap(), None);
+        assert_eq!(other.notified("drive", "e1").await.unwrap(), None);
+        // Past its day, and swept at the next write.
+        assert_eq!(other.notified("door", "old").await.unwrap(), None);
+        assert_eq!(other.recall("door").await.unwrap().recollections.len(), 1);
         std::fs::remove_dir_all(root).unwrap();
     }
 

@@ -272,6 +272,7 @@ impl<S: ObjectStore, D: Detector, N: Notifier, M: AlertMemory> LocalPipeline<S, 
                             &self.store,
                             &self.notifier,
                             &self.mailer,
+                            &self.alerts,
                             DEFAULT_LINK_VALIDITY,
                         )
                     })

@@ -5,13 +5,15 @@
 //! the e-mail was received: the stores behind the
 //! [`AlertMemory`](crate::ports::AlertMemory) port (DynamoDB, a folder)
 //! only keep [`Recollection`]s and answer conditional writes, so two
-//! executions of one camera judged at the same moment give one alert.
+//! executions of one camera judged at the same moment give one alert; and
+//! the notification of each event alerted on ([`Notified`]), so that a
+//! notify retried after publishing does not publish again.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Rules;
-use crate::contract::{BoundingBox, Match};
+use crate::contract::{BoundingBox, Match, Notification};
 use crate::rules::Found;
 use crate::schedule;
 
@@ -42,6 +44,25 @@ pub struct Recollection {
     /// stationary window (a DynamoDB TTL, a file's sweep).
     pub keep_until: DateTime<Utc>,
 }
+
+/// The notification of one event, kept once its alert is published, so
+/// that a notify run again for the same event (the state machine retrying
+/// it after its answer was lost) returns it instead of alerting twice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Notified {
+    pub camera: String,
+    /// The event that alerted.
+    pub event: String,
+    pub notification: Notification,
+    /// When the store may forget it: past any retry of the execution (a
+    /// DynamoDB TTL, a file's sweep).
+    pub keep_until: DateTime<Utc>,
+}
+
+/// How long the notification of an event is kept: far longer than the
+/// retries of one execution take.
+pub const NOTIFIED_KEPT_FOR: TimeDelta = TimeDelta::days(1);
 
 /// All a store remembers about one camera.
 #[derive(Debug, Clone, PartialEq, Default)]

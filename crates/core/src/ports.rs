@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 
 use crate::alert::Alert;
 use crate::alert_email::OutgoingMail;
-use crate::contract::{ExecutionInput, Frame, Label, ObjectRef};
-use crate::memory::{CameraMemory, Recollection};
+use crate::contract::{ExecutionInput, Frame, Label, Notification, ObjectRef};
+use crate::memory::{CameraMemory, Notified, Recollection};
 
 /// Why a call to an outside system failed, sorted by what the caller should
 /// do about it.
@@ -103,7 +103,9 @@ pub trait Notifier: Send + Sync {
 /// The memory of recent alerts: a DynamoDB table, or a folder.
 ///
 /// Writes are conditional, so that two executions of one camera judged at
-/// the same moment cannot both claim the alert.
+/// the same moment cannot both claim the alert. It also keeps the
+/// notification of each event alerted on, for a day, so that a notify run
+/// again after publishing returns it rather than alerting twice.
 pub trait AlertMemory: Send + Sync {
     /// What is remembered of a camera, with the latest snooze covering it
     /// (its own or every camera's).
@@ -117,6 +119,21 @@ pub trait AlertMemory: Send + Sync {
         recollection: &Recollection,
         replaces: Option<u64>,
     ) -> impl Future<Output = Result<bool, PortError>> + Send;
+
+    /// The notification recorded for an event of a camera, if its alert
+    /// was published already.
+    fn notified(
+        &self,
+        camera: &str,
+        event: &str,
+    ) -> impl Future<Output = Result<Option<Notification>, PortError>> + Send;
+
+    /// Records the notification of an event, in place of any earlier one
+    /// of the same event, until its `keep_until`.
+    fn remember_notified(
+        &self,
+        notified: &Notified,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 
     /// Mutes a camera, or every camera with
     /// [`ALL_CAMERAS`](crate::memory::ALL_CAMERAS), until `until`; a time

@@ -14,9 +14,10 @@ use base64::Engine;
 use crate::alert::Alert;
 use crate::alert_email::OutgoingMail;
 use crate::contract::{
-    BoundingBox, Event, ExecutionInput, Frame, Label, ObjectRef, Source, CONTRACT_VERSION,
+    BoundingBox, Event, ExecutionInput, Frame, Label, Notification, ObjectRef, Source,
+    CONTRACT_VERSION,
 };
-use crate::memory::{CameraMemory, Recollection, ALL_CAMERAS};
+use crate::memory::{CameraMemory, Notified, Recollection, ALL_CAMERAS};
 use crate::ports::{
     AlertMemory, Detector, Executions, Mailer, Notifier, ObjectStore, PortError, Started,
 };
@@ -166,11 +167,31 @@ impl Mailer for KeptMail {
 }
 
 /// The memory of alerts in memory, with the conditional writes of the
-/// real stores.
+/// real stores; it can be told to fail its reads and writes of
+/// notifications, as a store that cannot be reached.
 #[derive(Default)]
 pub struct RememberedAlerts {
     pub recollections: Mutex<Vec<Recollection>>,
     pub snoozes: Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>,
+    pub notified: Mutex<Vec<Notified>>,
+    pub notifications_unreachable: bool,
+}
+
+impl RememberedAlerts {
+    /// The notifications recorded so far.
+    pub fn notified(&self) -> Vec<Notified> {
+        self.notified
+            .lock()
+            .map(|notified| notified.clone())
+            .unwrap_or_default()
+    }
+
+    fn notifications(&self) -> Result<std::sync::MutexGuard<'_, Vec<Notified>>, PortError> {
+        if self.notifications_unreachable {
+            return Err(PortError::Transient("the memory cannot be reached".into()));
+        }
+        self.notified.lock().map_err(poisoned)
+    }
 }
 
 impl AlertMemory for RememberedAlerts {
@@ -204,6 +225,21 @@ impl AlertMemory for RememberedAlerts {
         recollections.retain(|r| !same(r));
         recollections.push(recollection.clone());
         Ok(true)
+    }
+
+    async fn notified(&self, camera: &str, event: &str) -> Result<Option<Notification>, PortError> {
+        Ok(self
+            .notifications()?
+            .iter()
+            .find(|n| n.camera == camera && n.event == event)
+            .map(|n| n.notification.clone()))
+    }
+
+    async fn remember_notified(&self, notified: &Notified) -> Result<(), PortError> {
+        let mut kept = self.notifications()?;
+        kept.retain(|n| !(n.camera == notified.camera && n.event == notified.event));
+        kept.push(notified.clone());
+        Ok(())
     }
 
     async fn snooze(

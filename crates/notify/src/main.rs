@@ -2,14 +2,16 @@
 //! `annotated/`) and publishes one alert per alerting event to
 //! `IPCAM_TOPIC_ARN`, with a link to the picture that works for
 //! `IPCAM_SNAPSHOT_LINK_HOURS`; e-mails it with the picture, through SES,
-//! when the configuration's `[alerts]` names recipients.
+//! when the configuration's `[alerts]` names recipients. Each event's
+//! notification is kept in the alerts table `IPCAM_ALERTS_TABLE` for a
+//! day, so that the task retried after publishing does not alert twice.
 
 use std::time::Duration;
 
 use ipcam_adapters_aws::lambda::{
     cold_start, diagnostic, run, service_fn, setting, Diagnostic, Error, LambdaEvent,
 };
-use ipcam_adapters_aws::{S3Store, SesMailer, SnsNotifier};
+use ipcam_adapters_aws::{DynamoAlertMemory, S3Store, SesMailer, SnsNotifier};
 use ipcam_core::config::Config;
 use ipcam_core::contract::{AlertRequest, Notification};
 use ipcam_core::stages::notify::{notify, DEFAULT_LINK_VALIDITY};
@@ -23,6 +25,7 @@ struct Function {
     store: S3Store,
     notifier: SnsNotifier,
     mailer: SesMailer,
+    alerts: DynamoAlertMemory,
     link_valid_for: Duration,
 }
 
@@ -36,6 +39,7 @@ async fn handle(
         &function.store,
         &function.notifier,
         &function.mailer,
+        &function.alerts,
         function.link_valid_for,
     )
     .await
@@ -76,6 +80,7 @@ async fn main() -> Result<(), Error> {
     let function = Function {
         notifier: SnsNotifier::new(&start.sdk, setting("IPCAM_TOPIC_ARN")?),
         mailer: SesMailer::new(&start.sdk),
+        alerts: DynamoAlertMemory::new(&start.sdk, setting("IPCAM_ALERTS_TABLE")?),
         link_valid_for,
         config: start.config,
         store: start.store,

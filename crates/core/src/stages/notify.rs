@@ -13,8 +13,15 @@
 //! the one of record: an e-mail that cannot be sent is logged and said in
 //! the notification, and does not fail the task, whose retry would publish
 //! the alert twice.
+//!
+//! One alert per event: once published, the notification is kept in the
+//! memory of alerts for a day, and a notify run again for the same event
+//! (the state machine retrying it after its answer was lost) returns it
+//! without publishing or e-mailing again.
 
 use std::time::Duration;
+
+use chrono::Utc;
 
 use super::StageError;
 use crate::alert::{self, Alert, Snapshot};
@@ -22,7 +29,8 @@ use crate::alert_email;
 use crate::annotate::annotate;
 use crate::config::Config;
 use crate::contract::{AlertRequest, EmailOutcome, Notification, ObjectRef};
-use crate::ports::{Mailer, Notifier, ObjectStore};
+use crate::memory::{Notified, NOTIFIED_KEPT_FOR};
+use crate::ports::{AlertMemory, Mailer, Notifier, ObjectStore};
 
 /// Largest frame drawn on, in pixels. Drawing holds the picture decoded
 /// (3 bytes a pixel) and its encoding: 12 megapixels stay well within the
@@ -40,14 +48,32 @@ pub const DEFAULT_LINK_VALIDITY: Duration = Duration::from_secs(6 * 60 * 60);
 /// and sends it through the notifier, with a link to the picture that works
 /// for `link_valid_for` at most (a store's signature may end sooner: see
 /// [`ObjectStore::share`]); then e-mails it to `[alerts] email_to`, if set.
+///
+/// An event whose notification the memory `alerts` keeps was notified
+/// already: its notification is returned, and nothing is sent again. A
+/// memory that cannot be read or written does not stop the alert: it is
+/// logged, and a retry may then alert twice, which is better than not at
+/// all.
 pub async fn notify(
     request: &AlertRequest,
     config: &Config,
     store: &impl ObjectStore,
     notifier: &impl Notifier,
     mailer: &impl Mailer,
+    alerts: &impl AlertMemory,
     link_valid_for: Duration,
 ) -> Result<Notification, StageError> {
+    let (camera, event) = (&request.camera, &request.event.id);
+    match alerts.notified(camera, event).await {
+        Ok(Some(notification)) => {
+            tracing::info!(%camera, %event, message_id = %notification.message_id, "the alert of this event was published already: not again");
+            return Ok(notification);
+        }
+        Ok(None) => {}
+        Err(err) => {
+            tracing::warn!(%camera, %event, "the alert goes without knowing whether it went before: {err}");
+        }
+    }
     let drawn = match annotated_snapshot(request, store, link_valid_for).await {
         Ok(drawn) => Some(drawn),
         Err(reason) => {
@@ -62,14 +88,35 @@ pub async fn notify(
         .publish(&alert)
         .await
         .map_err(|err| StageError::from_port("publishing the alert", err))?;
-    let picture = drawn.as_ref().map(|(_, jpeg)| jpeg.as_slice());
-    let email = email(request, config, &alert, picture, snapshot, mailer).await;
-    Ok(Notification {
+    let mut notification = Notification {
         message_id,
-        subject: alert.subject,
-        snapshot: drawn.map(|(snapshot, _)| snapshot.object),
-        email,
-    })
+        subject: alert.subject.clone(),
+        snapshot: drawn.as_ref().map(|(snapshot, _)| snapshot.object.clone()),
+        email: None,
+    };
+    // Kept at once, before anything else can fail or time out.
+    remember(request, &notification, alerts).await;
+    let picture = drawn.as_ref().map(|(_, jpeg)| jpeg.as_slice());
+    notification.email = email(request, config, &alert, picture, snapshot, mailer).await;
+    if notification.email.is_some() {
+        remember(request, &notification, alerts).await;
+    }
+    Ok(notification)
+}
+
+/// Keeps the notification of the request's event for
+/// [`NOTIFIED_KEPT_FOR`]; a failure is logged, not returned: the alert is
+/// out, and failing the task would have it retried and published again.
+async fn remember(request: &AlertRequest, notification: &Notification, alerts: &impl AlertMemory) {
+    let notified = Notified {
+        camera: request.camera.clone(),
+        event: request.event.id.clone(),
+        notification: notification.clone(),
+        keep_until: Utc::now() + NOTIFIED_KEPT_FOR,
+    };
+    if let Err(err) = alerts.remember_notified(&notified).await {
+        tracing::warn!(camera = %request.camera, event = %request.event.id, "the alert was published, but not remembered: a retry would publish it again: {err}");
+    }
 }
 
 /// Sends the alert as an e-mail when `[alerts]` names recipients; what
@@ -157,7 +204,7 @@ mod tests {
         Analysis, BoundingBox, Detection, Event, Frame, Match, Source, CONTRACT_VERSION,
     };
     use crate::ports::PortError;
-    use crate::testing::{grey_jpeg, KeptAlerts, KeptMail, MemoryStore};
+    use crate::testing::{grey_jpeg, KeptAlerts, KeptMail, MemoryStore, RememberedAlerts};
 
     /// No e-mail, the default link validity: what most tests need.
     async fn notify_without_email(
@@ -172,6 +219,7 @@ mod tests {
             store,
             notifier,
             &KeptMail::default(),
+            &RememberedAlerts::default(),
             DEFAULT_LINK_VALIDITY,
         )
         .await
@@ -328,6 +376,7 @@ mod tests {
             &store,
             &notifier,
             &KeptMail::default(),
+            &RememberedAlerts::default(),
             two_hours,
         )
         .await
@@ -364,6 +413,7 @@ mod tests {
             &store,
             &notifier,
             &mail,
+            &RememberedAlerts::default(),
             DEFAULT_LINK_VALIDITY,
         )
         .await
@@ -416,6 +466,7 @@ mod tests {
             &store,
             &notifier,
             &mail,
+            &RememberedAlerts::default(),
             DEFAULT_LINK_VALIDITY,
         )
         .await
@@ -493,5 +544,97 @@ mod tests {
         let alerts = notifier.kept();
         assert_eq!(alerts.len(), 1);
         assert!(alerts[0].json["snapshot"].is_null());
+    }
+
+    #[tokio::test]
+    async fn notify_run_twice_for_one_event_publishes_and_emails_once() {
+        let store = signing_store_with_the_frame();
+        let notifier = KeptAlerts::default();
+        let mail = KeptMail::default();
+        let alerts = RememberedAlerts::default();
+        let config = Config::parse(
+            "[alerts]\nemail_to = [\"me@home.example\"]\nemail_from = \"alerts@cams.example.com\"\n",
+        )
+        .unwrap();
+        let request = person_at_the_door();
+        let run = || {
+            notify(
+                &request,
+                &config,
+                &store,
+                &notifier,
+                &mail,
+                &alerts,
+                DEFAULT_LINK_VALIDITY,
+            )
+        };
+        let first = run().await.unwrap();
+        // The state machine retries the task: its first answer was lost.
+        let second = run().await.unwrap();
+
+        assert_eq!(notifier.kept().len(), 1, "one alert published");
+        assert_eq!(mail.kept().len(), 1, "one alert e-mailed");
+        assert_eq!(second, first);
+        assert_eq!(first.message_id, "kept-1");
+        assert!(matches!(first.email, Some(EmailOutcome::Sent { .. })));
+        let [notified] = &alerts.notified()[..] else {
+            panic!("one notification kept: {:?}", alerts.notified());
+        };
+        assert_eq!(
+            (notified.camera.as_str(), notified.event.as_str()),
+            ("frontdoor", "evt-7")
+        );
+        assert_eq!(notified.notification, first);
+        let kept_for = notified.keep_until - Utc::now();
+        assert!(kept_for > chrono::TimeDelta::hours(23), "{kept_for}");
+        assert!(kept_for <= chrono::TimeDelta::days(1), "{kept_for}");
+    }
+
+    #[tokio::test]
+    async fn another_event_of_the_camera_still_alerts() {
+        let store = signing_store_with_the_frame();
+        let notifier = KeptAlerts::default();
+        let alerts = RememberedAlerts::default();
+        let config = Config::parse("").unwrap();
+        let first = person_at_the_door();
+        let mut second = person_at_the_door();
+        second.event.id = "evt-8".into();
+        for request in [&first, &second] {
+            notify(
+                request,
+                &config,
+                &store,
+                &notifier,
+                &KeptMail::default(),
+                &alerts,
+                DEFAULT_LINK_VALIDITY,
+            )
+            .await
+            .unwrap();
+        }
+        assert_eq!(notifier.kept().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_memory_that_cannot_be_reached_does_not_stop_the_alert() {
+        let store = signing_store_with_the_frame();
+        let notifier = KeptAlerts::default();
+        let alerts = RememberedAlerts {
+            notifications_unreachable: true,
+            ..RememberedAlerts::default()
+        };
+        let notification = notify(
+            &person_at_the_door(),
+            &Config::parse("").unwrap(),
+            &store,
+            &notifier,
+            &KeptMail::default(),
+            &alerts,
+            DEFAULT_LINK_VALIDITY,
+        )
+        .await
+        .unwrap();
+        assert_eq!(notification.message_id, "kept-1");
+        assert_eq!(notifier.kept().len(), 1);
     }
 }
