@@ -9,9 +9,11 @@
 use std::collections::HashSet;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::runner::{LocalPipeline, Run, RunFailed};
@@ -183,11 +185,18 @@ pub fn status_of(outcome: &Result<Run, RunFailed>) -> Status {
     }
 }
 
-/// Runs executions on the current async runtime.
+/// Runs executions on the current async runtime, at most a given number
+/// at once ([`InProcessExecutions::at_most`]); the others wait their turn,
+/// recorded in the journal as running.
 pub struct InProcessExecutions<S, D, N, M> {
     pipeline: Arc<LocalPipeline<S, D, N, M>>,
     journal: Arc<Journal>,
     running: Mutex<JoinSet<()>>,
+    /// One permit per execution that may run at once; closed once no
+    /// more may start.
+    turns: Arc<Semaphore>,
+    /// Executions started but waiting for their turn.
+    waiting: Arc<AtomicUsize>,
 }
 
 impl<S, D, N, M> InProcessExecutions<S, D, N, M>
@@ -202,7 +211,25 @@ where
             pipeline,
             journal: Arc::new(journal),
             running: Mutex::new(JoinSet::new()),
+            turns: Arc::new(Semaphore::new(Semaphore::MAX_PERMITS)),
+            waiting: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// Runs at most `count` executions at once (at least one): each
+    /// decodes pictures and runs the detector, so a burst of messages
+    /// queues rather than taking all the memory.
+    pub fn at_most(mut self, count: usize) -> Self {
+        self.turns = Arc::new(Semaphore::new(count.clamp(1, Semaphore::MAX_PERMITS)));
+        self
+    }
+
+    /// Starts no more executions: those waiting for their turn give it up
+    /// and stay recorded as running, for [`InProcessExecutions::resume`]
+    /// at the next start; those running go on. Returns how many gave up.
+    pub fn stop_starting(&self) -> usize {
+        self.turns.close();
+        self.waiting.load(Ordering::SeqCst)
     }
 
     /// Runs an execution to its end and returns its outcome; `None` when
@@ -248,7 +275,16 @@ where
     fn spawn(&self, name: String, input: ExecutionInput) {
         let pipeline = Arc::clone(&self.pipeline);
         let journal = Arc::clone(&self.journal);
+        let turns = Arc::clone(&self.turns);
+        let waiting = Arc::clone(&self.waiting);
+        waiting.fetch_add(1, Ordering::SeqCst);
         let task = async move {
+            let turn = turns.acquire_owned().await;
+            waiting.fetch_sub(1, Ordering::SeqCst);
+            let Ok(_turn) = turn else {
+                tracing::info!(execution = %name, "not started before the stop: left for the next start");
+                return;
+            };
             let outcome = pipeline.run(input.clone()).await;
             log_outcome(&name, &outcome);
             if let Err(err) = journal.finish(&name, &input, &outcome) {

@@ -2,20 +2,18 @@
 //! client (lettre), SendGrid-style posts over HTTP, the real model, and the
 //! alert read back from the JSON-lines file.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 use base64::Engine;
 use lettre::address::Envelope;
-use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::authentication::Mechanism;
 use lettre::{SmtpTransport, Transport};
 
 mod mail_sink;
+mod serve_server;
 use mail_sink::MailSink;
+use serve_server::{sample, Server};
 
 const CAMERAS: &str = r#"
 [[cameras]]
@@ -30,139 +28,6 @@ max_message_bytes = 1000000
 username = "camera"
 password = "s3cret"
 "#;
-
-/// How long a test waits for the server to start or an alert to appear.
-const PATIENCE: Duration = Duration::from_secs(120);
-
-fn sample(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../samples")
-            .join(name),
-    )
-    .unwrap()
-}
-
-/// One `ipcam serve` on free loopback ports, in a folder of its own.
-struct Server {
-    child: Child,
-    smtp: SocketAddr,
-    http: SocketAddr,
-    folder: PathBuf,
-    log: mpsc::Receiver<String>,
-}
-
-impl Server {
-    fn start(name: &str, config: &str) -> Server {
-        let folder =
-            std::env::temp_dir().join(format!("ipcam-serve-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&folder);
-        std::fs::create_dir_all(&folder).unwrap();
-        let config_file = folder.join("ipcam.toml");
-        std::fs::write(&config_file, config).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ipcam"))
-            .args(["serve", "--config"])
-            .arg(&config_file)
-            .args(["--smtp", "127.0.0.1:0", "--http", "127.0.0.1:0", "--store"])
-            .arg(folder.join("store"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (send, log) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let listening = |line: &str, what: &str| -> Option<SocketAddr> {
-            line.split_once(&format!("{what} listening on "))?
-                .1
-                .trim()
-                .parse()
-                .ok()
-        };
-        let (mut smtp, mut http) = (None, None);
-        let deadline = Instant::now() + PATIENCE;
-        while smtp.is_none() || http.is_none() {
-            let line = log
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .expect("the server says where it listens");
-            smtp = smtp.or_else(|| listening(&line, "SMTP"));
-            http = http.or_else(|| listening(&line, "HTTP"));
-        }
-        Server {
-            child,
-            smtp: smtp.unwrap(),
-            http: http.unwrap(),
-            folder,
-            log,
-        }
-    }
-
-    fn alerts(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(self.folder.join("store/alerts.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
-    }
-
-    fn wait_for_alerts(&self, count: usize) -> Vec<serde_json::Value> {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let alerts = self.alerts();
-            if alerts.len() >= count || Instant::now() > deadline {
-                return alerts;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn smtp_client(&self, mechanism: Mechanism, password: &str) -> SmtpTransport {
-        SmtpTransport::builder_dangerous(self.smtp.ip().to_string())
-            .port(self.smtp.port())
-            .credentials(Credentials::new("camera".into(), password.into()))
-            .authentication(vec![mechanism])
-            .timeout(Some(PATIENCE))
-            .build()
-    }
-
-    /// Sends SIGTERM, as `docker stop` or systemd do, and waits for the end.
-    fn stop(mut self) -> Stopped {
-        let sent = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success());
-        let status = self.child.wait().unwrap();
-        let stopped = Stopped {
-            status,
-            log: self.log.try_iter().collect(),
-            alerts: self.alerts(),
-        };
-        let _ = std::fs::remove_dir_all(&self.folder);
-        stopped
-    }
-}
-
-/// What a stopped server left.
-struct Stopped {
-    status: ExitStatus,
-    log: Vec<String>,
-    alerts: Vec<serde_json::Value>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // A test that failed half-way leaves no server behind.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn camera_envelope() -> Envelope {
     Envelope::new(

@@ -79,6 +79,14 @@ pub struct Serve {
     /// (basic auth); none asked when unset.
     pub username: Option<String>,
     pub password: Option<String>,
+    /// Connections served at once, by each of the SMTP server and the HTTP
+    /// endpoint; one more is refused (SMTP `421`, HTTP `503`), so that
+    /// clients that hold on cannot use up the server's file descriptors.
+    pub max_connections: Bounded<1, 10_000>,
+    /// Free space, in MiB, under which the store's disk counts as nearly
+    /// full: messages are then refused for now (SMTP `452`, HTTP `503`)
+    /// rather than acknowledged and lost.
+    pub min_free_mib: Bounded<0, 1_000_000_000>,
 }
 
 impl Default for Serve {
@@ -90,6 +98,8 @@ impl Default for Serve {
             store: "ipcam-data".into(),
             username: None,
             password: None,
+            max_connections: Bounded(256),
+            min_free_mib: Bounded(512),
         }
     }
 }
@@ -657,6 +667,9 @@ mod tests {
         assert_eq!(config.serve.smtp.0.port(), 25);
         assert_eq!(config.serve.http, Serve::default().http);
         assert_eq!(config.alerts.file.as_deref(), Some("alerts.jsonl"));
+        let config = Config::parse("[serve]\nmax_connections = 8\nmin_free_mib = 0\n").unwrap();
+        assert_eq!(config.serve.max_connections.0, 8);
+        assert_eq!(config.serve.min_free_mib.0, 0);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use ipcam_core::stages::ingest::{
 };
 use ipcam_core::stages::StageError;
 
+use super::disk::Disk;
 use super::smtp::{Mailbox, Received, Refusal};
 
 /// Takes messages from SMTP and HTTP into the store and the executions.
@@ -27,6 +28,8 @@ pub struct Intake<E> {
     pub executions: Arc<E>,
     /// Credentials posts must carry; none asked when unset.
     pub credentials: Option<BasicCredentials>,
+    /// Whether the store's disk has room for another message.
+    pub disk: Disk,
 }
 
 impl<E: Executions + 'static> Intake<E> {
@@ -47,6 +50,9 @@ impl<E: Executions + 'static> Intake<E> {
 
 impl<E: Executions + 'static> Mailbox for Intake<E> {
     async fn deliver(&self, message: Received) -> Result<String, Refusal> {
+        if self.disk.check() {
+            return Err(Refusal::NoRoom);
+        }
         let mut incoming =
             Incoming::whole(Source::Local, message.raw, chrono::Utc::now().to_rfc3339());
         incoming.envelope_sender = Some(message.mail_from);

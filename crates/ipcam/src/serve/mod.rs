@@ -3,10 +3,16 @@
 //!
 //! Every message is stored in the folder and its execution recorded before
 //! the sender hears it was accepted; on SIGINT or SIGTERM the servers stop
-//! taking new messages, finish the ones under way, and the executions
-//! started run to their end. Executions left unfinished by a crash are run
-//! when the server starts again.
+//! taking new messages, finish the ones under way (clients idle or stuck
+//! are dropped at once, a message half-received gets a few seconds), the
+//! executions running end, and those still queued stay in the journal for
+//! the next start: the server stops within seconds, whoever is connected.
+//! Executions left unfinished by a crash are run when the server starts
+//! again. At most one execution per core runs at once; the others wait,
+//! recorded in the journal.
 
+mod accept;
+mod disk;
 mod http;
 mod intake;
 mod smtp;
@@ -14,6 +20,7 @@ mod smtp;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use ipcam_adapters_local::{
@@ -26,8 +33,14 @@ use ipcam_core::stages::ingest::BasicCredentials;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use disk::Disk;
+use http::HttpSettings;
 use intake::Intake;
-use smtp::SmtpSettings;
+use smtp::{Limits, SmtpSettings, Timeouts};
+
+/// After a stop, executions still waiting to run are started for this
+/// long; then those left wait in the journal for the next start.
+const EXECUTION_GRACE: Duration = Duration::from_secs(4);
 
 /// Settings given on the command line; each replaces its `[serve]` key.
 #[derive(Debug, Clone, Default)]
@@ -82,17 +95,26 @@ where
         .with_mail_relay_of(&config)
         .map_err(anyhow::Error::msg)?,
     );
-    let executions = Arc::new(InProcessExecutions::new(
-        pipeline,
-        Journal::in_folder(store_folder.join("executions")),
-    ));
+    let executions = Arc::new(
+        InProcessExecutions::new(
+            pipeline,
+            Journal::in_folder(store_folder.join("executions")),
+        )
+        .at_most(max_executions()),
+    );
+    let disk = Disk::new(
+        &store_folder,
+        settings.min_free_mib.0.saturating_mul(1024 * 1024),
+    );
     let intake = Arc::new(Intake {
         config,
-        store,
+        store: store.clone(),
         inbox: ipcam_adapters_local::inbox(),
         executions: Arc::clone(&executions),
         credentials: credentials.clone(),
+        disk: disk.clone(),
     });
+    let max_connections = usize::try_from(settings.max_connections.0).unwrap_or(usize::MAX);
 
     tracing::info!(
         "SMTP listening on {}",
@@ -117,28 +139,49 @@ where
         tracing::info!("resumed {resumed} execution(s) left unfinished by the last run");
     }
 
+    let watching = tokio::spawn(disk.clone().watch());
     let (stop, stopping) = watch::channel(false);
     let smtp_server = tokio::spawn(smtp::serve(
         smtp_listener,
         SmtpSettings {
             hostname: "ipcam".into(),
-            max_message_bytes,
             credentials,
+            limits: Limits {
+                max_message_bytes,
+                ..Limits::default()
+            },
+            timeouts: Timeouts::default(),
+            max_sessions: max_connections,
+            disk_nearly_full: disk.flag(),
         },
         Arc::clone(&intake),
         stopping.clone(),
     ));
-    let http_server = tokio::spawn(http::serve(http_listener, intake, max_post_bytes, stopping));
+    let http_server = tokio::spawn(http::serve(
+        http_listener,
+        intake,
+        HttpSettings::new(max_post_bytes, max_connections),
+        stopping,
+    ));
 
     stop_signal().await?;
     tracing::info!(
         "stopping: no new messages; finishing the ones under way (again to quit at once)"
     );
     let _ = stop.send(true);
+    watching.abort();
+    let queued_until = tokio::time::Instant::now() + EXECUTION_GRACE;
     let finish = async {
         let _ = smtp_server.await;
         let _ = http_server.await;
-        executions.drain().await;
+        if tokio::time::timeout_at(queued_until, executions.drain())
+            .await
+            .is_err()
+        {
+            let left = executions.stop_starting();
+            tracing::info!("{left} execution(s) not started yet are left for the next start");
+            executions.drain().await;
+        }
     };
     tokio::select! {
         () = finish => tracing::info!("stopped"),
@@ -148,6 +191,12 @@ where
         }
     }
     Ok(())
+}
+
+/// Executions run at once: one per core, since each decodes pictures and
+/// runs the detector.
+fn max_executions() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
 
 /// Resolves once the servers are asked to stop.
