@@ -11,8 +11,12 @@ not pictures stays within Step Functions' 256 KB state limit.
 
 from __future__ import annotations
 
+import base64
 import copy
+import email
+import email.policy
 import json
+import urllib.parse
 from pathlib import Path
 from unittest import mock
 
@@ -200,3 +204,94 @@ def test_a_task_that_timed_out_is_not_run_again(aws, rekognition):
     failures = lambda_failures(aws, execution["executionArn"])
     assert [failure["error"] for failure in failures] == ["Lambda.Unknown"]
     assert rekognition.calls == []
+
+
+# --- the 256 KB state limit -----------------------------------------------------
+
+# Step Functions' limit on the state passed between states; a state over it
+# fails with States.DataLimitExceeded, which no Catch of States.ALL catches.
+STATE_LIMIT_BYTES = 256 * 1024
+
+
+def front_door_jpeg() -> bytes:
+    """The JPEG snapshot of the front door fixture."""
+    message = email.message_from_bytes(SNAPSHOT, policy=email.policy.default)
+    [jpeg] = [part.get_content() for part in message.walk() if part.get_content_type() == "image/jpeg"]
+    return jpeg
+
+
+def camera_email(parts: list[str]) -> bytes:
+    """A camera e-mail from the front door with these MIME parts."""
+    head = (
+        "From: FrontDoor Camera <frontdoor@cams.example.com>\r\n"
+        "To: alerts@cams.example.com\r\n"
+        "Subject: Motion Detection Alarm: FrontDoor\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nMotion detected\r\n"
+    )
+    return (head + "".join(f"--b\r\n{part}\r\n" for part in parts) + "--b--\r\n").encode()
+
+
+def snapshot_part(disposition: str) -> str:
+    body = base64.encodebytes(front_door_jpeg()).decode().replace("\n", "\r\n")
+    return f"Content-Type: image/jpeg\r\nContent-Disposition: {disposition}\r\nContent-Transfer-Encoding: base64\r\n\r\n{body}"
+
+
+def rfc2231_filename(name: str) -> str:
+    """`name` as RFC 2231 continuations of a Content-Disposition, percent-encoded UTF-8."""
+    encoded = urllib.parse.quote(name, safe="")
+    pieces = []
+    while encoded:
+        cut = min(len(encoded), 60)
+        # Never between a % and its two digits.
+        while "%" in encoded[max(0, cut - 2) : cut]:
+            cut -= 1
+        pieces.append(encoded[:cut])
+        encoded = encoded[cut:]
+    return "".join(
+        f";\r\n filename*{index}*={'utf-8' + chr(39) * 2 if index == 0 else ''}{piece}"
+        for index, piece in enumerate(pieces)
+    )
+
+
+def alerts_within_the_state_limit(aws, rekognition, message_id: str, raw: bytes) -> dict:
+    rekognition.sees(f"frames/{message_id}/0.jpg", PERSON_AT_THE_DOOR)
+
+    aws.receive_by_ses(raw, receipt_for(message_id))
+
+    execution = aws.the_only_execution()
+    assert execution["status"] == "SUCCEEDED", execution
+    assert aws.final_state(execution["executionArn"]) == "Alerted"
+    assert len(execution["output"].encode()) < STATE_LIMIT_BYTES // 4
+    assert len(aws.alerts()) == 1
+    return json.loads(execution["output"])
+
+
+def test_a_picture_with_a_300_kb_file_name_alerts_within_the_state_limit(aws, rekognition):
+    name = "Caméra d'entrée " * 20_000 + ".jpg"
+    raw = camera_email([snapshot_part("attachment" + rfc2231_filename(name))])
+    assert len(raw) > 300_000
+
+    output = alerts_within_the_state_limit(aws, rekognition, "q8e2tb41pl7gv0frontdoorlongname", raw)
+
+    [frame] = output["frames"]
+    assert len(frame["filename"].encode()) <= 255
+    assert frame["filename"].startswith("Caméra d'entrée Caméra")
+    assert frame["filename"].endswith(".jpg")
+
+
+def test_an_email_of_five_thousand_parts_that_are_not_pictures_alerts_within_the_state_limit(aws, rekognition):
+    notes = [
+        f'Content-Type: text/plain\r\nContent-Disposition: attachment; filename="note-{index}.txt"\r\n\r\nnothing'
+        for index in range(1, 5001)
+    ]
+    raw = camera_email([snapshot_part('attachment; filename="snap.jpg"'), *notes])
+
+    output = alerts_within_the_state_limit(aws, rekognition, "q8e2tb41pl7gv0frontdoormanyparts", raw)
+
+    assert [frame["filename"] for frame in output["frames"]] == ["snap.jpg"]
+    skipped = output["skipped"]
+    assert len(skipped) == 21
+    assert skipped[1]["filename"] == "note-1.txt"
+    assert skipped[-1]["reason"] == "4981 more parts were not kept; only the first 20 are listed"

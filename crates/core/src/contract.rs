@@ -2,13 +2,129 @@
 //!
 //! Every stage reads and writes these types, so the Lambdas, the local runner
 //! and the tests agree on one shape. Field names are camelCase on the wire.
-//! The payload of an execution is limited to 256 KB: frames travel as S3
-//! references, never as bytes.
+//!
+//! The state an execution passes between its states is limited to 256 KB
+//! ([`STATE_LIMIT_BYTES`]), and a state over it fails with
+//! `States.DataLimitExceeded`, which no `Catch` of `States.ALL` catches. So
+//! frames travel as S3 references, never as bytes, and everything an e-mail
+//! or a detector decides the length of is bounded where it enters the
+//! contract: file names ([`bounded_filename`]), the reasons and the list of
+//! skipped parts ([`Skipped::new`], [`bounded_skipped`]), the labels and
+//! boxes of a detection ([`bounded_labels`]); the headers of the event are
+//! bounded at the door.
 
 use serde::{Deserialize, Serialize};
 
 /// Version of the stage contract; bumped on any incompatible change.
 pub const CONTRACT_VERSION: u32 = 1;
+
+/// Step Functions' limit on the state passed between states.
+pub const STATE_LIMIT_BYTES: usize = 256 * 1024;
+/// Longest file name carried, in bytes of UTF-8: a file system's own limit.
+pub const MAX_FILENAME_BYTES: usize = 255;
+/// Longest reason a skipped part carries, in bytes of UTF-8.
+pub const MAX_REASON_BYTES: usize = 500;
+/// Skipped parts listed one by one; the others are counted in one more
+/// entry.
+pub const MAX_SKIPPED_LISTED: usize = 20;
+/// Labels of a detection carried (Rekognition is asked for as many).
+pub const MAX_LABELS: usize = 50;
+/// Parents of one label carried (Rekognition gives a few).
+pub const MAX_PARENTS: usize = 5;
+/// Longest label or parent name carried, in bytes (a detector's
+/// vocabulary: `Person`, `Electrical Device`).
+pub const MAX_LABEL_NAME_BYTES: usize = 64;
+/// Boxes of one label carried, the most confident: a crowd does not need
+/// more to alert, and each box is carried to notify and into the memory.
+pub const MAX_BOXES_PER_LABEL: usize = 10;
+/// Boxes of a whole detection carried, shared out in the detector's order
+/// of its labels.
+pub const MAX_BOXES: usize = 100;
+
+/// `text` cut to at most `max_bytes` bytes of UTF-8 on a character
+/// boundary, ending in `…` when it was cut.
+pub fn truncated(text: &str, max_bytes: usize) -> String {
+    if text.len() <= max_bytes {
+        return text.to_string();
+    }
+    let ellipsis = "…";
+    let mut end = max_bytes.saturating_sub(ellipsis.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{ellipsis}", &text[..end])
+}
+
+/// A file name within [`MAX_FILENAME_BYTES`], cut on a character boundary
+/// and keeping its extension (up to 10 letters or digits), so that a cut
+/// name still says what it is: `Caméra…​.jpg`.
+pub fn bounded_filename(name: &str) -> String {
+    if name.len() <= MAX_FILENAME_BYTES {
+        return name.to_string();
+    }
+    let extension = name
+        .rsplit_once('.')
+        .map(|(_, extension)| extension)
+        .filter(|extension| {
+            (1..=10).contains(&extension.len())
+                && extension.bytes().all(|byte| byte.is_ascii_alphanumeric())
+        });
+    match extension {
+        Some(extension) => {
+            let stem = &name[..name.len() - extension.len() - 1];
+            let room = MAX_FILENAME_BYTES - extension.len() - 1;
+            format!("{}.{extension}", truncated(stem, room))
+        }
+        None => truncated(name, MAX_FILENAME_BYTES),
+    }
+}
+
+/// The skipped parts as the contract carries them: the first
+/// [`MAX_SKIPPED_LISTED`], then one entry counting the others.
+pub fn bounded_skipped(mut skipped: Vec<Skipped>) -> Vec<Skipped> {
+    if skipped.len() <= MAX_SKIPPED_LISTED {
+        return skipped;
+    }
+    let more = skipped.len() - MAX_SKIPPED_LISTED;
+    skipped.truncate(MAX_SKIPPED_LISTED);
+    skipped.push(Skipped {
+        filename: "…".into(),
+        reason: format!(
+            "{more} more parts were not kept; only the first {MAX_SKIPPED_LISTED} are listed"
+        ),
+    });
+    skipped
+}
+
+/// A detector's labels as the contract carries them: at most
+/// [`MAX_LABELS`], each with its [`MAX_BOXES_PER_LABEL`] most confident
+/// boxes (and [`MAX_BOXES`] in all, the labels first in the detector's
+/// order served first) and [`MAX_PARENTS`] parents, names within
+/// [`MAX_LABEL_NAME_BYTES`].
+pub fn bounded_labels(mut labels: Vec<Label>) -> Vec<Label> {
+    labels.truncate(MAX_LABELS);
+    let mut boxes_left = MAX_BOXES;
+    for label in &mut labels {
+        if label.name.len() > MAX_LABEL_NAME_BYTES {
+            label.name = truncated(&label.name, MAX_LABEL_NAME_BYTES);
+        }
+        label.parents.truncate(MAX_PARENTS);
+        for parent in &mut label.parents {
+            if parent.len() > MAX_LABEL_NAME_BYTES {
+                *parent = truncated(parent, MAX_LABEL_NAME_BYTES);
+            }
+        }
+        let room = MAX_BOXES_PER_LABEL.min(boxes_left);
+        if label.boxes.len() > room {
+            label
+                .boxes
+                .sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+            label.boxes.truncate(room);
+        }
+        boxes_left -= label.boxes.len();
+    }
+    labels
+}
 
 /// Where an object lives in the object store (an S3 bucket and key, or a
 /// folder and relative path for the local store).
@@ -88,6 +204,17 @@ impl Frame {
 pub struct Skipped {
     pub filename: String,
     pub reason: String,
+}
+
+impl Skipped {
+    /// A skipped part, its name and reason within [`MAX_FILENAME_BYTES`]
+    /// and [`MAX_REASON_BYTES`] (a reason may quote a header).
+    pub fn new(filename: &str, reason: &str) -> Self {
+        Skipped {
+            filename: bounded_filename(filename),
+            reason: truncated(reason, MAX_REASON_BYTES),
+        }
+    }
 }
 
 /// What extract-attachments returns: the event, its camera and its frames.
@@ -249,4 +376,149 @@ pub enum EmailOutcome {
     Sent { id: String },
     /// Not sent, and why.
     Failed { reason: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_cut_on_a_character_boundary_and_says_so() {
+        assert_eq!(truncated("short", 10), "short");
+        // "é" is two bytes: a cut inside it moves before it.
+        let cut = truncated("ééééé", 7);
+        assert_eq!(cut, "éé…");
+        assert!(cut.len() <= 7);
+    }
+
+    #[test]
+    fn a_long_file_name_keeps_its_extension_and_a_short_one_is_untouched() {
+        assert_eq!(bounded_filename("CH01.jpg"), "CH01.jpg");
+        let cut = bounded_filename(&format!("{}.jpeg", "ü".repeat(400)));
+        assert!(cut.len() <= MAX_FILENAME_BYTES, "{}", cut.len());
+        assert!(cut.starts_with("üü") && cut.ends_with("….jpeg"), "{cut}");
+        // No extension worth keeping: cut like any text.
+        let cut = bounded_filename(&format!("snap.{}", "x".repeat(400)));
+        assert!(cut.len() <= MAX_FILENAME_BYTES && cut.ends_with('…'));
+    }
+
+    #[test]
+    fn skipped_parts_past_the_first_twenty_are_counted_in_one_entry() {
+        let few: Vec<Skipped> = (0..20)
+            .map(|i| Skipped::new(&format!("{i}.txt"), "text"))
+            .collect();
+        assert_eq!(bounded_skipped(few.clone()), few);
+        let many: Vec<Skipped> = (0..25)
+            .map(|i| Skipped::new(&format!("{i}.txt"), "text"))
+            .collect();
+        let bounded = bounded_skipped(many);
+        assert_eq!(bounded.len(), 21);
+        assert_eq!(bounded[19].filename, "19.txt");
+        assert_eq!(
+            bounded[20].reason,
+            "5 more parts were not kept; only the first 20 are listed"
+        );
+        let long = Skipped::new(&"n".repeat(1000), &"r".repeat(10_000));
+        assert!(long.filename.len() <= MAX_FILENAME_BYTES);
+        assert!(long.reason.len() <= MAX_REASON_BYTES);
+    }
+
+    fn a_box(confidence: f32) -> BoundingBox {
+        BoundingBox {
+            left: 0.1,
+            top: 0.1,
+            width: 0.1,
+            height: 0.1,
+            confidence,
+        }
+    }
+
+    #[test]
+    fn a_crowd_keeps_its_most_confident_boxes() {
+        let crowd = Label {
+            name: "Person".into(),
+            confidence: 99.0,
+            parents: vec![],
+            boxes: (0..500).map(|i| a_box(i as f32 / 5.0)).collect(),
+        };
+        let labels = bounded_labels(vec![crowd; 80]);
+        assert_eq!(labels.len(), MAX_LABELS);
+        let boxes = &labels[0].boxes;
+        assert_eq!(boxes.len(), MAX_BOXES_PER_LABEL);
+        assert_eq!(boxes[0].confidence, 99.8);
+        assert!(boxes.iter().all(|b| b.confidence >= 98.0));
+        // The first ten labels take the hundred boxes carried.
+        assert_eq!(labels[9].boxes.len(), MAX_BOXES_PER_LABEL);
+        assert!(labels[10].boxes.is_empty());
+    }
+
+    /// Everything an e-mail or a detector decides the length of, at its
+    /// bound, in the state of an execution at its largest (the last of
+    /// `[extract] max_frames = 100` frames alerting, with 50 labels of
+    /// crowds, ten of them wanted; every text in four-byte characters):
+    /// under three quarters of the limit.
+    #[test]
+    fn the_largest_state_is_well_under_the_limit() {
+        let long = |bytes: usize| "📷".repeat(bytes / 4);
+        let event = Event {
+            id: "x".repeat(80),
+            source: Source::Ses,
+            message: ObjectRef {
+                bucket: "b".repeat(63),
+                key: format!("incoming/{}", "x".repeat(80)),
+            },
+            from: Some(long(998)),
+            to: vec![long(998); 50],
+            subject: Some(long(998)),
+            received_at: "2026-11-29T12:00:00.123+00:00".into(),
+        };
+        let frame = Frame {
+            bucket: "b".repeat(63),
+            key: format!("frames/{}/99.jpg", "x".repeat(80)),
+            content_type: "image/jpeg".into(),
+            width: 8000,
+            height: 5000,
+            size: 15_000_000,
+            sha256: "f".repeat(64),
+            filename: bounded_filename(&long(100_000)),
+        };
+        let frames = vec![frame; 100];
+        let skipped = bounded_skipped(vec![Skipped::new(&long(100_000), &long(100_000)); 5000]);
+        let label = Label {
+            name: long(1000),
+            confidence: 99.123_45,
+            parents: vec![long(1000); 60],
+            boxes: vec![a_box(99.123_45); 500],
+        };
+        let labels = bounded_labels(vec![label; 60]);
+        let analysis = Analysis {
+            detection: Detection {
+                frame: 99,
+                labels: labels.clone(),
+            },
+            matches: labels
+                .iter()
+                .take(10)
+                .map(|label| Match {
+                    frame: 99,
+                    label: label.name.clone(),
+                    confidence: label.confidence,
+                    boxes: label.boxes.clone(),
+                })
+                .collect(),
+            alert: true,
+            why: vec![],
+        };
+        let state = serde_json::json!({
+            "version": 1,
+            "event": event,
+            "camera": "x".repeat(100),
+            "frames": frames,
+            "skipped": skipped,
+            "cursor": { "index": 99, "count": 100 },
+            "analysis": analysis,
+        });
+        let bytes = serde_json::to_vec(&state).unwrap().len();
+        assert!(bytes < STATE_LIMIT_BYTES * 3 / 4, "{bytes} bytes");
+    }
 }

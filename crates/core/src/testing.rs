@@ -390,6 +390,59 @@ pub fn burst_email(from: &str, files: &[&str]) -> Vec<u8> {
     mail.into_bytes()
 }
 
+/// A camera e-mail with one snapshot whose file name is `name`, written as
+/// RFC 2231 continuations (`filename*0*=utf-8''…; filename*1*=…`) of 60
+/// characters each, percent-encoded: how a name of any length and script
+/// travels in a header.
+pub fn picture_named_by_rfc2231(from: &str, name: &str) -> Vec<u8> {
+    let encoded: String = name
+        .bytes()
+        .map(|byte| {
+            if byte.is_ascii_alphanumeric() || byte == b'.' || byte == b'-' {
+                char::from(byte).to_string()
+            } else {
+                format!("%{byte:02X}")
+            }
+        })
+        .collect();
+    let mut params = String::new();
+    let mut rest = encoded.as_str();
+    let mut index = 0;
+    while !rest.is_empty() {
+        // Never between a % and its two digits.
+        let mut cut = rest.len().min(60);
+        while rest[..cut].rfind('%').is_some_and(|at| at + 3 > cut) {
+            cut -= 1;
+        }
+        let charset = if index == 0 { "utf-8''" } else { "" };
+        params.push_str(&format!(
+            ";\r\n filename*{index}*={charset}{}",
+            &rest[..cut]
+        ));
+        rest = &rest[cut..];
+        index += 1;
+    }
+    let body = base64::engine::general_purpose::STANDARD.encode(moment_png(160, 120, 0));
+    format!(
+        "From: {from}\r\nTo: alerts@home.example\r\nSubject: Motion alarm\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: image/png\r\nContent-Disposition: attachment{params}\r\nContent-Transfer-Encoding: base64\r\n\r\n{body}\r\n--b--\r\n"
+    )
+    .into_bytes()
+}
+
+/// A camera e-mail with one snapshot, `snap.png`, and `count` small text
+/// attachments that are not pictures (`note-1.txt`…).
+pub fn email_with_text_parts(from: &str, count: usize) -> Vec<u8> {
+    let mut mail = burst_email(from, &["snap.png"]);
+    mail.truncate(mail.len() - "--b--\r\n".len());
+    for index in 1..=count {
+        mail.extend_from_slice(
+            format!("--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"note-{index}.txt\"\r\n\r\nnothing\r\n").as_bytes(),
+        );
+    }
+    mail.extend_from_slice(b"--b--\r\n");
+    mail
+}
+
 /// The execution input of a message stored at `message`, as a camera
 /// `from` sent it.
 pub fn execution_input(id: &str, message: ObjectRef, from: &str) -> ExecutionInput {

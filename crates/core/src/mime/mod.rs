@@ -26,7 +26,7 @@ use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use sha2::{Digest, Sha256};
 
 use crate::config::ExtractSettings;
-use crate::contract::Skipped;
+use crate::contract::{self, Skipped};
 use dedup::Fingerprint;
 
 pub use picture::MIN_SIDE;
@@ -207,7 +207,7 @@ impl<'a> Selection<'a> {
     }
 
     fn skip(&mut self, order: usize, filename: String, reason: String) {
-        self.skipped.push((order, Skipped { filename, reason }));
+        self.skipped.push((order, Skipped::new(&filename, &reason)));
     }
 
     /// Takes the part as a candidate, or says why not, with the checks that
@@ -370,7 +370,7 @@ impl<'a> Selection<'a> {
             } else {
                 "jpg"
             };
-            format!("{}.{extension}", part.name)
+            contract::bounded_filename(&format!("{}.{extension}", part.name))
         } else {
             part.name
         };

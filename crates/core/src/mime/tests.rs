@@ -492,3 +492,17 @@ fn fuzz_timeout_downscale_of_a_large_picture_stays_within_budget() {
     }
     assert!(!found.skipped.is_empty() || !found.pictures.is_empty());
 }
+
+#[test]
+fn a_300_kb_rfc2231_file_name_is_cut_to_255_bytes_keeping_its_extension() {
+    let name = format!("{}.png", "Caméra-entrée ".repeat(20_000));
+    assert!(name.len() > 300_000);
+    let raw = crate::testing::picture_named_by_rfc2231("cam@example.com", &name);
+    let found = extract_pictures(&raw, &ExtractSettings::default()).unwrap();
+    let [picture] = &found.pictures[..] else {
+        panic!("one picture expected: {:?}", frames(&found));
+    };
+    assert!(picture.filename.len() <= 255, "{}", picture.filename.len());
+    assert!(picture.filename.starts_with("Caméra-entrée Caméra"));
+    assert!(picture.filename.ends_with("….png"), "{}", picture.filename);
+}

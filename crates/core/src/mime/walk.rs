@@ -8,6 +8,8 @@
 //! refuses as a whole where the bytes before the flaw are good.
 
 use mailparse::body::Body;
+
+use crate::contract;
 use mailparse::{DispositionType, MailHeaderMap, ParsedMail};
 
 /// Forwarded messages nested deeper than this are not opened: no camera
@@ -122,12 +124,15 @@ fn walk_part<'a>(
 }
 
 /// A name safe to show and to store: the last path component (cameras
-/// sometimes send `C:\snapshots\CH01.jpg`), without control characters.
+/// sometimes send `C:\snapshots\CH01.jpg`), without control characters,
+/// and no longer than the contract carries (an RFC 2231 name may run to
+/// the size of the message).
 fn clean_name(name: &str) -> Option<String> {
     let last = name.rsplit(['/', '\\']).next().unwrap_or(name);
     let cleaned: String = last.chars().filter(|c| !c.is_control()).collect();
     let cleaned = cleaned.trim();
-    (!cleaned.is_empty() && cleaned != "." && cleaned != "..").then(|| cleaned.to_string())
+    (!cleaned.is_empty() && cleaned != "." && cleaned != "..")
+        .then(|| contract::bounded_filename(cleaned))
 }
 
 /// A body with its transfer encoding undone.

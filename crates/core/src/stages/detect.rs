@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{StageError, StageErrorKind};
 use crate::config::Config;
-use crate::contract::{Analysis, Detection, FrameToAnalyse};
+use crate::contract::{self, Analysis, Detection, FrameToAnalyse};
 use crate::memory;
 use crate::ports::{AlertMemory, Detector, PortError};
 use crate::rules;
@@ -52,6 +52,7 @@ pub async fn detect_labels(
             ))
         }
     };
+    let labels = contract::bounded_labels(labels);
     let evaluation = rules::evaluate(&rules, input.frame_index, &labels);
     let mut why = evaluation.rejected;
     let mut matches = Vec::new();

@@ -3,7 +3,7 @@
 use super::ingest::admission::check_size;
 use super::{StageError, StageErrorKind};
 use crate::config::Config;
-use crate::contract::{ExecutionInput, Extracted, Frame, ObjectRef, CONTRACT_VERSION};
+use crate::contract::{self, ExecutionInput, Extracted, Frame, ObjectRef, CONTRACT_VERSION};
 use crate::memory;
 use crate::mime;
 use crate::ports::{AlertMemory, ObjectStore};
@@ -96,7 +96,7 @@ pub async fn extract_attachments(
         event,
         camera,
         frames,
-        skipped: extraction.skipped,
+        skipped: contract::bounded_skipped(extraction.skipped),
         hold: None,
     })
 }
@@ -157,6 +157,35 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(extracted.frames.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn five_thousand_parts_that_are_not_pictures_are_counted_not_listed() {
+        let message = ObjectRef {
+            bucket: "mail".into(),
+            key: "incoming/many".into(),
+        };
+        let raw = crate::testing::email_with_text_parts("camera@cams.example.com", 5_000);
+        let store = MemoryStore::holding(&message, raw);
+        let input = execution_input("evt-1", message, "camera@cams.example.com");
+        let config = Config::parse("").unwrap();
+        let extracted = extract_attachments(input, &config, &store, &RememberedAlerts::default())
+            .await
+            .unwrap();
+        assert_eq!(extracted.frames.len(), 1);
+        assert_eq!(
+            extracted.skipped.len(),
+            21,
+            "20 listed, and one counting the rest"
+        );
+        assert_eq!(extracted.skipped[1].filename, "note-1.txt");
+        let rest = &extracted.skipped[20];
+        assert_eq!(
+            rest.reason,
+            "4981 more parts were not kept; only the first 20 are listed"
+        );
+        let state = serde_json::to_vec(&extracted).unwrap();
+        assert!(state.len() < 16 * 1024, "{} bytes", state.len());
     }
 
     #[tokio::test]

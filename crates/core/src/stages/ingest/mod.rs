@@ -34,9 +34,10 @@ use crate::ports::{Executions, ObjectStore, PortError, Started};
 /// Step Functions execution names are at most 80 characters.
 const MAX_EXECUTION_NAME: usize = 80;
 
-/// Longest header text carried into the execution input: RFC 5322's line
-/// limit. The input must stay far below Step Functions' 256 KB.
-const MAX_HEADER_CHARS: usize = 998;
+/// Longest header text carried into the execution input, in bytes of
+/// UTF-8: RFC 5322's line limit. The input must stay far below Step
+/// Functions' 256 KB, whatever the script of the headers.
+const MAX_HEADER_BYTES: usize = 998;
 /// Most recipients carried into the execution input.
 const MAX_RECIPIENTS: usize = 50;
 
@@ -337,10 +338,10 @@ pub async fn ingest(
 /// input, however long the headers of the message were.
 fn bounded(mut event: Event) -> Event {
     let cut = |text: String| -> String {
-        if text.chars().count() <= MAX_HEADER_CHARS {
+        if text.len() <= MAX_HEADER_BYTES {
             text
         } else {
-            text.chars().take(MAX_HEADER_CHARS).collect()
+            crate::contract::truncated(&text, MAX_HEADER_BYTES)
         }
     };
     event.from = event.from.map(cut);
@@ -565,8 +566,29 @@ mod tests {
             received_at: "2026-01-01T00:00:00Z".into(),
         };
         let event = bounded(event);
-        assert_eq!(event.subject.unwrap().len(), MAX_HEADER_CHARS);
-        assert_eq!(event.from.unwrap().len(), MAX_HEADER_CHARS);
+        assert_eq!(event.subject.unwrap().len(), MAX_HEADER_BYTES);
+        assert_eq!(event.from.unwrap().len(), MAX_HEADER_BYTES);
         assert_eq!(event.to.len(), MAX_RECIPIENTS);
+    }
+
+    #[test]
+    fn headers_in_a_script_of_long_characters_are_cut_by_their_bytes() {
+        let event = Event {
+            id: "id".into(),
+            source: crate::contract::Source::Ses,
+            message: crate::contract::ObjectRef {
+                bucket: "b".into(),
+                key: "k".into(),
+            },
+            from: None,
+            to: vec!["📷".repeat(998); 50],
+            subject: Some("📷".repeat(998)),
+            received_at: "2026-01-01T00:00:00Z".into(),
+        };
+        let event = bounded(event);
+        let subject = event.subject.unwrap();
+        assert!(subject.len() <= MAX_HEADER_BYTES, "{}", subject.len());
+        assert!(subject.starts_with("📷📷") && subject.ends_with('…'));
+        assert!(event.to.iter().all(|to| to.len() <= MAX_HEADER_BYTES));
     }
 }
