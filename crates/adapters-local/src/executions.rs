@@ -5,9 +5,19 @@
 //! [`Journal`] plays that part. Kept in a folder, it also makes accepted
 //! messages survive a crash: an execution still marked running when the
 //! server starts again is run again ([`InProcessExecutions::resume`]).
+//!
+//! A record is written whole or not at all (a temporary file, flushed,
+//! renamed into place, the folder flushed), so a crash or a full disk
+//! never leaves a record that claims a message without saying what to
+//! run. A record that cannot be read all the same (a torn write of an
+//! older version, a damaged disk) counts as unfinished, never as done: at
+//! a start it is run again when its message can be found
+//! ([`InProcessExecutions::resume_with`]) and set aside otherwise, and a
+//! new delivery of its message is taken as new.
 
 use std::collections::HashSet;
-use std::io::{ErrorKind, Write};
+use std::future::Future;
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::folder::write_durably;
 use crate::runner::{LocalPipeline, Run, RunFailed};
 use ipcam_core::contract::ExecutionInput;
 use ipcam_core::ports::{
@@ -28,8 +39,18 @@ pub enum Journal {
     /// For one command's lifetime (`ipcam process`).
     Memory(Mutex<HashSet<String>>),
     /// One JSON file per execution in a folder (`ipcam serve`): survives
-    /// restarts, and says how each execution ended.
-    Folder(PathBuf),
+    /// restarts, and says how each execution ended. Claims are made one
+    /// at a time within the process.
+    Folder { folder: PathBuf, claims: Mutex<()> },
+}
+
+/// What the journal holds for one name.
+#[derive(Debug)]
+enum Held {
+    Nothing,
+    Record(Box<Record>),
+    /// A file that is not a record.
+    Unreadable,
 }
 
 /// How an execution ended, as its journal record says.
@@ -65,11 +86,51 @@ impl Journal {
     }
 
     pub fn in_folder(folder: impl Into<PathBuf>) -> Journal {
-        Journal::Folder(folder.into())
+        Journal::Folder {
+            folder: folder.into(),
+            claims: Mutex::new(()),
+        }
     }
 
     fn record_path(folder: &Path, name: &str) -> PathBuf {
         folder.join(format!("{name}.json"))
+    }
+
+    fn read(path: &Path) -> Result<Held, PortError> {
+        match std::fs::read(path) {
+            Ok(bytes) => Ok(serde_json::from_slice(&bytes)
+                .map_or(Held::Unreadable, |record| Held::Record(Box::new(record)))),
+            Err(err) if err.kind() == ErrorKind::NotFound => Ok(Held::Nothing),
+            Err(err) => Err(io_failure(format!("reading {}", path.display()))(err)),
+        }
+    }
+
+    fn write(path: &Path, record: &Record) -> Result<(), PortError> {
+        let json = serde_json::to_vec_pretty(record)
+            .map_err(|err| PortError::Permanent(format!("encoding the execution record: {err}")))?;
+        write_durably(path, &json).map_err(io_failure(format!("writing {}", path.display())))
+    }
+
+    /// Moves an unreadable record out of the way, kept for a person to
+    /// look at, so that its name can be claimed again.
+    fn set_aside(path: &Path) {
+        let mut aside = path.as_os_str().to_owned();
+        aside.push(format!(
+            ".unreadable-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |since| since.as_nanos())
+        ));
+        match std::fs::rename(path, &aside) {
+            Ok(()) => tracing::error!(
+                record = %path.display(),
+                kept_as = %PathBuf::from(&aside).display(),
+                "an execution record could not be read: set aside, and its message counts as not run"
+            ),
+            Err(err) => {
+                tracing::error!(record = %path.display(), error = %err, "an unreadable execution record could not be set aside")
+            }
+        }
     }
 
     /// Records a new execution; false when one of that name exists.
@@ -79,33 +140,26 @@ impl Journal {
                 .lock()
                 .map_err(|_| PortError::Permanent("the execution journal is poisoned".into()))?
                 .insert(name.to_string())),
-            Journal::Folder(folder) => {
+            Journal::Folder { folder, claims } => {
+                let _one_at_a_time = claims.lock().map_err(|_| {
+                    PortError::Permanent("the execution journal is poisoned".into())
+                })?;
                 std::fs::create_dir_all(folder)
                     .map_err(io_failure(format!("creating {}", folder.display())))?;
                 let path = Self::record_path(folder, name);
-                // `create_new` is atomic: of two deliveries racing, one wins.
-                let mut file = match std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&path)
-                {
-                    Ok(file) => file,
-                    Err(err) if err.kind() == ErrorKind::AlreadyExists => return Ok(false),
-                    Err(err) => {
-                        return Err(io_failure(format!("creating {}", path.display()))(err))
-                    }
-                };
+                match Self::read(&path)? {
+                    Held::Record(_) => return Ok(false),
+                    // Not a record of an accepted message: the message
+                    // was never run, so this delivery is taken.
+                    Held::Unreadable => Self::set_aside(&path),
+                    Held::Nothing => {}
+                }
                 let record = Record {
                     status: Status::Running,
                     input: input.clone(),
                     error: None,
                 };
-                let json = serde_json::to_vec_pretty(&record).map_err(|err| {
-                    PortError::Permanent(format!("encoding the execution record: {err}"))
-                })?;
-                file.write_all(&json)
-                    .and_then(|()| file.sync_all())
-                    .map_err(io_failure(format!("writing {}", path.display())))?;
+                Self::write(&path, &record)?;
                 Ok(true)
             }
         }
@@ -118,7 +172,7 @@ impl Journal {
         input: &ExecutionInput,
         outcome: &Result<Run, RunFailed>,
     ) -> Result<(), PortError> {
-        let Journal::Folder(folder) = self else {
+        let Journal::Folder { folder, .. } = self else {
             return Ok(());
         };
         let record = Record {
@@ -126,19 +180,14 @@ impl Journal {
             input: input.clone(),
             error: outcome.as_ref().err().map(ToString::to_string),
         };
-        let json = serde_json::to_vec_pretty(&record)
-            .map_err(|err| PortError::Permanent(format!("encoding the execution record: {err}")))?;
-        let path = Self::record_path(folder, name);
-        let temporary = path.with_extension("json.tmp");
-        std::fs::write(&temporary, json)
-            .and_then(|()| std::fs::rename(&temporary, &path))
-            .map_err(io_failure(format!("writing {}", path.display())))
+        Self::write(&Self::record_path(folder, name), &record)
     }
 
-    /// Executions recorded as running: accepted, but not finished when the
-    /// last server stopped.
-    fn unfinished(&self) -> Result<Vec<(String, ExecutionInput)>, PortError> {
-        let Journal::Folder(folder) = self else {
+    /// Executions recorded as running (accepted, but not finished when
+    /// the last server stopped), and the names whose record cannot be
+    /// read (`None`): unfinished too, as far as anyone can tell.
+    fn unfinished(&self) -> Result<Vec<(String, Option<ExecutionInput>)>, PortError> {
+        let Journal::Folder { folder, .. } = self else {
             return Ok(Vec::new());
         };
         let entries = match std::fs::read_dir(folder) {
@@ -156,21 +205,41 @@ impl Journal {
             else {
                 continue;
             };
-            let record: Option<Record> = std::fs::read(&path)
-                .ok()
-                .and_then(|bytes| serde_json::from_slice(&bytes).ok());
-            match record {
-                Some(record) if record.status == Status::Running => {
-                    unfinished.push((name.to_string(), record.input));
+            match Self::read(&path)? {
+                Held::Record(record) if record.status == Status::Running => {
+                    unfinished.push((name.to_string(), Some(record.input)));
                 }
-                Some(_) => {}
-                None => {
-                    tracing::warn!(path = %path.display(), "unreadable execution record skipped")
-                }
+                Held::Unreadable => unfinished.push((name.to_string(), None)),
+                Held::Record(_) | Held::Nothing => {}
             }
         }
-        unfinished.sort_by(|a, b| a.1.event.received_at.cmp(&b.1.event.received_at));
+        unfinished.sort_by(|a, b| {
+            let received = |input: &Option<ExecutionInput>| {
+                input.as_ref().map(|input| input.event.received_at.clone())
+            };
+            received(&a.1).cmp(&received(&b.1))
+        });
         Ok(unfinished)
+    }
+
+    /// Records an execution as running again, with its input.
+    fn restore(&self, name: &str, input: &ExecutionInput) -> Result<(), PortError> {
+        let Journal::Folder { folder, .. } = self else {
+            return Ok(());
+        };
+        let record = Record {
+            status: Status::Running,
+            input: input.clone(),
+            error: None,
+        };
+        Self::write(&Self::record_path(folder, name), &record)
+    }
+
+    /// Sets an unreadable record aside, so that its name can be claimed.
+    fn give_up(&self, name: &str) {
+        if let Journal::Folder { folder, .. } = self {
+            Self::set_aside(&Self::record_path(folder, name));
+        }
     }
 }
 
@@ -248,14 +317,54 @@ where
     }
 
     /// Starts again, in the background, every execution the journal holds
-    /// as still running; returns how many.
+    /// as still running; returns how many. A record that cannot be read
+    /// is set aside, so that the next delivery of its message runs: see
+    /// [`InProcessExecutions::resume_with`] to run it at once.
     pub fn resume(&self) -> Result<usize, PortError> {
-        let unfinished = self.journal.unfinished()?;
-        for (name, input) in &unfinished {
-            tracing::info!(execution = %name, "resuming an execution that was not finished");
-            self.spawn(name.clone(), input.clone());
+        let mut resumed = 0;
+        for (name, input) in self.journal.unfinished()? {
+            match input {
+                Some(input) => {
+                    tracing::info!(execution = %name, "resuming an execution that was not finished");
+                    self.spawn(name, input);
+                    resumed += 1;
+                }
+                None => self.journal.give_up(&name),
+            }
         }
-        Ok(unfinished.len())
+        Ok(resumed)
+    }
+
+    /// [`InProcessExecutions::resume`], and an execution whose record
+    /// cannot be read is run again too, with the input `recover` finds for
+    /// its name (from the message kept in the store); one it cannot
+    /// recover is set aside.
+    pub async fn resume_with<F, Fut>(&self, recover: F) -> Result<usize, PortError>
+    where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = Option<ExecutionInput>>,
+    {
+        let mut resumed = 0;
+        for (name, input) in self.journal.unfinished()? {
+            let input = match input {
+                Some(input) => input,
+                None => match recover(name.clone()).await {
+                    Some(input) => {
+                        self.journal.restore(&name, &input)?;
+                        input
+                    }
+                    None => {
+                        tracing::error!(execution = %name, "an unreadable execution record whose message is not in the store: it cannot be run again");
+                        self.journal.give_up(&name);
+                        continue;
+                    }
+                },
+            };
+            tracing::info!(execution = %name, "resuming an execution that was not finished");
+            self.spawn(name, input);
+            resumed += 1;
+        }
+        Ok(resumed)
     }
 
     /// Waits until every execution started so far has ended.
@@ -431,6 +540,121 @@ mod tests {
             0,
             "finished executions stay finished"
         );
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    /// A record left empty (a crash or a full disk between its creation
+    /// and its writing, as the journal once allowed) is not taken for a
+    /// delivery already accepted: the camera's retry runs.
+    #[tokio::test]
+    async fn a_record_left_empty_by_a_crash_does_not_swallow_the_retry() {
+        let (root, store) = temp_store("executions-empty");
+        let input = stored_input(
+            &store,
+            "m4",
+            burst_email("frontdoor@cams.example.com", &["a.png"]),
+        )
+        .await;
+        std::fs::create_dir_all(root.join("executions")).unwrap();
+        std::fs::write(root.join("executions/m4.json"), b"").unwrap();
+        let pipeline = Arc::new(LocalPipeline::new(
+            Config::parse("").unwrap(),
+            store,
+            ScriptedDetector::new(vec![("a.png", "Person", 97.0)]),
+            KeptAlerts::default(),
+            RememberedAlerts::default(),
+        ));
+        let executions = InProcessExecutions::new(
+            Arc::clone(&pipeline),
+            Journal::in_folder(root.join("executions")),
+        );
+        let _ = executions.resume();
+        assert_eq!(
+            executions.start("m4", &input).await.unwrap(),
+            Started::New("local:m4".into()),
+            "the retry of a message whose record is unreadable is run"
+        );
+        executions.drain().await;
+        assert_eq!(pipeline.notifier.0.lock().unwrap().len(), 1);
+        let record: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(root.join("executions/m4.json")).unwrap())
+                .unwrap();
+        assert_eq!(record["status"], "alerted");
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    /// A claim writes its record whole or not at all: no file of the
+    /// record's name exists until its bytes are complete on disk.
+    #[tokio::test]
+    async fn a_claimed_record_is_complete_and_no_temporary_file_is_left() {
+        let (root, store) = temp_store("executions-whole");
+        let input = stored_input(
+            &store,
+            "m5",
+            burst_email("frontdoor@cams.example.com", &["a.png"]),
+        )
+        .await;
+        let journal = Journal::in_folder(root.join("executions"));
+        assert!(journal.claim("m5", &input).unwrap());
+        assert!(!journal.claim("m5", &input).unwrap());
+        let names: Vec<String> = std::fs::read_dir(root.join("executions"))
+            .unwrap()
+            .flatten()
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["m5.json"]);
+        let record: Record =
+            serde_json::from_slice(&std::fs::read(root.join("executions/m5.json")).unwrap())
+                .unwrap();
+        assert_eq!(record.status, Status::Running);
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_record_is_run_again_at_resume_when_its_input_is_found() {
+        let (root, store) = temp_store("executions-recover");
+        let input = stored_input(
+            &store,
+            "m6",
+            burst_email("frontdoor@cams.example.com", &["a.png"]),
+        )
+        .await;
+        std::fs::create_dir_all(root.join("executions")).unwrap();
+        std::fs::write(root.join("executions/m6.json"), b"{\"status\": \"runn").unwrap();
+        std::fs::write(root.join("executions/gone.json"), b"").unwrap();
+        let pipeline = Arc::new(LocalPipeline::new(
+            Config::parse("").unwrap(),
+            store,
+            ScriptedDetector::new(vec![("a.png", "Car", 80.0)]),
+            KeptAlerts::default(),
+            RememberedAlerts::default(),
+        ));
+        let executions = InProcessExecutions::new(
+            Arc::clone(&pipeline),
+            Journal::in_folder(root.join("executions")),
+        );
+        let resumed = executions
+            .resume_with(|name| {
+                let input = input.clone();
+                async move { (name == "m6").then_some(input) }
+            })
+            .await
+            .unwrap();
+        assert_eq!(resumed, 1);
+        executions.drain().await;
+        assert_eq!(pipeline.notifier.0.lock().unwrap()[0].labels, vec!["Car"]);
+        let record: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(root.join("executions/m6.json")).unwrap())
+                .unwrap();
+        assert_eq!(record["status"], "alerted");
+        assert!(!root.join("executions/gone.json").exists(), "set aside");
+        assert!(std::fs::read_dir(root.join("executions"))
+            .unwrap()
+            .flatten()
+            .any(|entry| entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("gone.json.unreadable-")));
         std::fs::remove_dir_all(root).unwrap();
     }
 

@@ -2,6 +2,7 @@
 
 use std::io::{ErrorKind, Write};
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ipcam_core::contract::ObjectRef;
 use ipcam_core::ports::{ObjectStore, PortError};
@@ -43,17 +44,29 @@ fn io_error(doing: String, err: std::io::Error) -> PortError {
 }
 
 /// Writes a file so that, once this returns, it is complete on disk: to a
-/// temporary name first, flushed, then renamed over the final name. A
-/// reader never sees half an object, and a message acknowledged to a camera
-/// survives a power cut.
+/// temporary name first, flushed, then renamed over the final name, and
+/// the folder flushed. A reader never sees half an object, and a message
+/// acknowledged to a camera survives a power cut. Each write has its own
+/// temporary name (process, and a counter within it), so two writers of
+/// the same path, threads of one process included, never write into the
+/// same file: the last rename wins, whole.
 pub(crate) fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    static WRITES: AtomicU64 = AtomicU64::new(0);
     let mut temporary = path.as_os_str().to_owned();
-    temporary.push(format!(".{}.partial", std::process::id()));
+    temporary.push(format!(
+        ".{}.{}.partial",
+        std::process::id(),
+        WRITES.fetch_add(1, Ordering::Relaxed)
+    ));
     let temporary = PathBuf::from(temporary);
-    let written = std::fs::File::create(&temporary).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.sync_all()
-    });
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temporary)
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        });
     if let Err(err) = written.and_then(|()| std::fs::rename(&temporary, path)) {
         let _ = std::fs::remove_file(&temporary);
         return Err(err);
@@ -124,6 +137,43 @@ mod tests {
             store.get(&object("nope")).await,
             Err(PortError::NotFound(_))
         ));
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    /// Two writers of one key (two deliveries of the same message, a
+    /// record rewritten while it is written) each leave the whole of
+    /// their bytes, never a mix, and neither fails.
+    #[test]
+    fn writers_of_the_same_key_at_once_do_not_mix_their_bytes() {
+        let root = std::env::temp_dir().join(format!("ipcam-folder-race-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap();
+        let path = root.join("object");
+        let writers: Vec<_> = (0..8_u8)
+            .map(|writer| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let bytes = vec![writer; 256 * 1024];
+                    (0..20)
+                        .map(|_| write_durably(&path, &bytes).map_err(|err| err.to_string()))
+                        .collect::<Result<Vec<()>, String>>()
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap().unwrap();
+        }
+        let kept = std::fs::read(&path).unwrap();
+        assert_eq!(kept.len(), 256 * 1024);
+        assert!(
+            kept.iter().all(|&byte| byte == kept[0]),
+            "bytes of two writers mixed"
+        );
+        let left: Vec<_> = std::fs::read_dir(&root)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left.len(), 1, "temporary files left behind: {left:?}");
         std::fs::remove_dir_all(root).unwrap();
     }
 

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use ipcam_adapters_local::FolderStore;
 use ipcam_core::config::Config;
-use ipcam_core::contract::Source;
-use ipcam_core::ports::Executions;
+use ipcam_core::contract::{ExecutionInput, Source};
+use ipcam_core::ports::{Executions, ObjectStore};
 use ipcam_core::stages::ingest::{
-    ingest, ingest_sendgrid, BasicCredentials, Inbox, Incoming, Ingested, RejectReason,
-    SendgridAnswer, SendgridPost,
+    admit, ingest, ingest_sendgrid, Admission, BasicCredentials, Inbox, Incoming, Ingested,
+    RejectReason, SenderRules, SendgridAnswer, SendgridPost,
 };
 use ipcam_core::stages::StageError;
 
@@ -33,6 +33,36 @@ pub struct Intake<E> {
 }
 
 impl<E: Executions + 'static> Intake<E> {
+    /// The input of the execution `name`, from its message kept in the
+    /// store: for a record that could not be read at a start. The
+    /// message goes through the door again; the envelope of an SMTP
+    /// delivery is not kept, so only the message's own headers count.
+    pub async fn recover(&self, name: String) -> Option<ExecutionInput> {
+        for source in [Source::Local, Source::Sendgrid] {
+            let Ok(raw) = self.store.get(&self.inbox.message(source, &name)).await else {
+                continue;
+            };
+            let incoming = Incoming::whole(source, raw, chrono::Utc::now().to_rfc3339());
+            if incoming.id() != name {
+                continue;
+            }
+            let admitted = admit(
+                &self.config,
+                incoming,
+                SenderRules::Apply,
+                &self.inbox,
+                &self.store,
+            )
+            .await;
+            if let Ok(Admission::Admitted(admitted)) = admitted {
+                if admitted.name == name {
+                    return Some(admitted.input);
+                }
+            }
+        }
+        None
+    }
+
     /// One SendGrid Inbound Parse post, by the same stage code as the
     /// Lambda behind the API.
     pub async fn sendgrid(&self, post: &SendgridPost) -> Result<SendgridAnswer, StageError> {

@@ -133,7 +133,8 @@ where
         "ready"
     );
     let resumed = executions
-        .resume()
+        .resume_with(|name| intake.recover(name))
+        .await
         .map_err(|err| anyhow::anyhow!("reading the execution records: {err}"))?;
     if resumed > 0 {
         tracing::info!("resumed {resumed} execution(s) left unfinished by the last run");

@@ -36,10 +36,17 @@ pub struct Server {
 
 impl Server {
     pub fn start(name: &str, config: &str) -> Server {
+        Server::start_with_store(name, config, |_| {})
+    }
+
+    /// Starts on a store that `prepare` fills first (given the store's
+    /// folder, which exists).
+    pub fn start_with_store(name: &str, config: &str, prepare: impl FnOnce(&Path)) -> Server {
         let folder =
             std::env::temp_dir().join(format!("ipcam-serve-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&folder);
-        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::create_dir_all(folder.join("store")).unwrap();
+        prepare(&folder.join("store"));
         let config_file = folder.join("ipcam.toml");
         std::fs::write(&config_file, config).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_ipcam"))
