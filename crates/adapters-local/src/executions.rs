@@ -222,6 +222,65 @@ impl Journal {
         Ok(unfinished)
     }
 
+    /// Executions that ended (however they ended) before `cutoff`, by
+    /// the time of their record, with their input: what retention may
+    /// delete.
+    pub fn ended_before(&self, cutoff: std::time::SystemTime) -> Vec<(String, ExecutionInput)> {
+        let Journal::Folder { folder, .. } = self else {
+            return Vec::new();
+        };
+        let Ok(entries) = std::fs::read_dir(folder) else {
+            return Vec::new();
+        };
+        let mut ended = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Some(name) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".json"))
+            else {
+                continue;
+            };
+            let old = entry
+                .metadata()
+                .and_then(|metadata| metadata.modified())
+                .is_ok_and(|modified| modified < cutoff);
+            if !old {
+                continue;
+            }
+            if let Ok(Held::Record(record)) = Self::read(&path) {
+                if record.status != Status::Running {
+                    ended.push((name.to_string(), record.input));
+                }
+            }
+        }
+        ended
+    }
+
+    /// True when the journal holds anything under `name`: a record, read
+    /// or not, whatever its status.
+    pub fn knows(&self, name: &str) -> bool {
+        match self {
+            Journal::Memory(names) => names.lock().is_ok_and(|names| names.contains(name)),
+            Journal::Folder { folder, .. } => Self::record_path(folder, name).exists(),
+        }
+    }
+
+    /// Deletes the record of an execution that ended.
+    pub fn forget(&self, name: &str) -> Result<(), PortError> {
+        let Journal::Folder { folder, .. } = self else {
+            return Ok(());
+        };
+        let path = Self::record_path(folder, name);
+        match std::fs::remove_file(&path) {
+            Err(err) if err.kind() != ErrorKind::NotFound => {
+                Err(io_failure(format!("deleting {}", path.display()))(err))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Records an execution as running again, with its input.
     fn restore(&self, name: &str, input: &ExecutionInput) -> Result<(), PortError> {
         let Journal::Folder { folder, .. } = self else {
@@ -655,6 +714,94 @@ mod tests {
                 .file_name()
                 .to_string_lossy()
                 .starts_with("gone.json.unreadable-")));
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    /// A detector that takes a while, and counts how many frames it
+    /// looked at at once.
+    #[derive(Default)]
+    struct SlowDetector {
+        now: AtomicUsize,
+        most: AtomicUsize,
+    }
+
+    impl Detector for SlowDetector {
+        async fn detect(
+            &self,
+            _: &ipcam_core::contract::Frame,
+            _: f32,
+        ) -> Result<Vec<ipcam_core::contract::Label>, PortError> {
+            let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            self.now.fetch_sub(1, Ordering::SeqCst);
+            Ok(Vec::new())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_more_executions_run_at_once_than_allowed_and_the_rest_wait() {
+        let (root, store) = temp_store("executions-cap");
+        let mut inputs = Vec::new();
+        for index in 0..6 {
+            let name = format!("c{index}");
+            let picture = format!("{index}.png");
+            let email = burst_email("frontdoor@cams.example.com", &[picture.as_str()]);
+            inputs.push((name.clone(), stored_input(&store, &name, email).await));
+        }
+        let pipeline = Arc::new(LocalPipeline::new(
+            Config::parse("").unwrap(),
+            store,
+            SlowDetector::default(),
+            KeptAlerts::default(),
+            RememberedAlerts::default(),
+        ));
+        let executions = InProcessExecutions::new(
+            Arc::clone(&pipeline),
+            Journal::in_folder(root.join("executions")),
+        )
+        .at_most(2);
+        for (name, input) in &inputs {
+            executions.start(name, input).await.unwrap();
+        }
+        executions.drain().await;
+        assert_eq!(pipeline.detector.most.load(Ordering::SeqCst), 2);
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[tokio::test]
+    async fn executions_not_started_by_the_stop_wait_in_the_journal_for_the_next_start() {
+        let (root, store) = temp_store("executions-stop");
+        let input = stored_input(
+            &store,
+            "m7",
+            burst_email("frontdoor@cams.example.com", &["a.png"]),
+        )
+        .await;
+        let pipeline = Arc::new(LocalPipeline::new(
+            Config::parse("").unwrap(),
+            store,
+            ScriptedDetector::new(vec![("a.png", "Person", 97.0)]),
+            KeptAlerts::default(),
+            RememberedAlerts::default(),
+        ));
+        let executions = InProcessExecutions::new(
+            Arc::clone(&pipeline),
+            Journal::in_folder(root.join("executions")),
+        )
+        .at_most(1);
+        executions.start("m7", &input).await.unwrap();
+        // On this one-thread runtime the execution has not had its turn.
+        assert_eq!(executions.stop_starting(), 1);
+        executions.drain().await;
+        assert!(pipeline.notifier.0.lock().unwrap().is_empty());
+        let next = InProcessExecutions::new(
+            Arc::clone(&pipeline),
+            Journal::in_folder(root.join("executions")),
+        );
+        assert_eq!(next.resume().unwrap(), 1);
+        next.drain().await;
+        assert_eq!(pipeline.notifier.0.lock().unwrap().len(), 1);
         std::fs::remove_dir_all(root).unwrap();
     }
 

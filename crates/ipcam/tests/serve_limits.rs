@@ -163,3 +163,35 @@ fn an_http_connection_beyond_the_cap_is_answered_503_at_once() {
     let stopped = server.stop();
     assert!(stopped.status.success());
 }
+
+#[test]
+fn a_nearly_full_disk_refuses_messages_for_now_rather_than_losing_them() {
+    // Nearly a petabyte free is asked for: no disk here has it.
+    let config = format!("{CAMERAS}min_free_mib = 1000000000\n");
+    let server = Server::start("limits-disk", &config);
+    let mut smtp = TcpStream::connect(server.smtp).unwrap();
+    smtp.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let auth = basic("\0camera\0s3cret");
+    write!(
+        smtp,
+        "EHLO cam\r\nAUTH PLAIN {auth}\r\nMAIL FROM:<frontdoor@cams.example.com>\r\nQUIT\r\n"
+    )
+    .unwrap();
+    let mut replies = String::new();
+    let _ = smtp.read_to_string(&mut replies);
+    assert!(replies.contains("\r\n452 4.3.1 "), "{replies}");
+    let head = format!(
+        "POST /inbound HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {}\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 10\r\n\r\n",
+        basic("camera:s3cret")
+    );
+    let answer = exchange(server.http, &head, b"0123456789", Duration::from_secs(20)).unwrap();
+    assert_eq!(status_of(&answer), Some(503), "{answer}");
+    let stopped = server.stop();
+    assert!(stopped.status.success());
+    assert!(
+        stopped.log.iter().any(|line| line.contains("nearly full")),
+        "{:#?}",
+        stopped.log
+    );
+}

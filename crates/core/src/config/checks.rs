@@ -204,6 +204,16 @@ fn check_alerts(alerts: &Alerts, at: &Locator<'_>, errors: &mut Vec<ConfigError>
 }
 
 fn check_serve(serve: &Serve, at: &Locator<'_>, errors: &mut Vec<ConfigError>) {
+    if serve.keep.seconds() < 3600 {
+        let key = "serve.keep".to_string();
+        let places = [key.clone()];
+        errors.push(error_at(
+            at,
+            key,
+            &places,
+            "`keep` is how long messages stay in the store: at least an hour (\"1h\"), such as \"720h\" for 30 days".into(),
+        ));
+    }
     let missing = match (&serve.username, &serve.password) {
         (Some(_), None) => Some(("username", "password")),
         (None, Some(_)) => Some(("password", "username")),
@@ -226,6 +236,14 @@ fn check_serve(serve: &Serve, at: &Locator<'_>, errors: &mut Vec<ConfigError>) {
 #[cfg(test)]
 mod tests {
     use crate::config::*;
+
+    #[test]
+    fn a_serve_keep_under_an_hour_is_refused() {
+        let err = one_error("[serve]\nkeep = \"10m\"\n");
+        assert_eq!(err.key.as_deref(), Some("serve.keep"));
+        assert_eq!(err.line, Some(2));
+        assert!(err.message.contains("at least an hour"), "{err}");
+    }
 
     #[test]
     fn camera_without_matcher_is_refused_at_its_line() {

@@ -79,6 +79,11 @@ pub struct Serve {
     /// (basic auth); none asked when unset.
     pub username: Option<String>,
     pub password: Option<String>,
+    /// How long received messages, their frames, annotated pictures and
+    /// finished execution records are kept in the store; older ones are
+    /// deleted (an execution not finished is kept whatever its age).
+    /// 30 days (`"720h"`) by default.
+    pub keep: Span,
     /// Connections served at once, by each of the SMTP server and the HTTP
     /// endpoint; one more is refused (SMTP `421`, HTTP `503`), so that
     /// clients that hold on cannot use up the server's file descriptors.
@@ -98,6 +103,7 @@ impl Default for Serve {
             store: "ipcam-data".into(),
             username: None,
             password: None,
+            keep: Span::from_secs(30 * 24 * 3600),
             max_connections: Bounded(256),
             min_free_mib: Bounded(512),
         }
@@ -667,7 +673,11 @@ mod tests {
         assert_eq!(config.serve.smtp.0.port(), 25);
         assert_eq!(config.serve.http, Serve::default().http);
         assert_eq!(config.alerts.file.as_deref(), Some("alerts.jsonl"));
-        let config = Config::parse("[serve]\nmax_connections = 8\nmin_free_mib = 0\n").unwrap();
+        assert_eq!(config.serve.keep, Span::from_secs(30 * 24 * 3600));
+        let config =
+            Config::parse("[serve]\nkeep = \"48h\"\nmax_connections = 8\nmin_free_mib = 0\n")
+                .unwrap();
+        assert_eq!(config.serve.keep, Span::from_secs(48 * 3600));
         assert_eq!(config.serve.max_connections.0, 8);
         assert_eq!(config.serve.min_free_mib.0, 0);
     }

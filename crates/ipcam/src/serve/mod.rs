@@ -15,6 +15,7 @@ mod accept;
 mod disk;
 mod http;
 mod intake;
+mod retention;
 mod smtp;
 
 use std::net::SocketAddr;
@@ -141,6 +142,11 @@ where
     }
 
     let watching = tokio::spawn(disk.clone().watch());
+    let sweeping = tokio::spawn(retention::every_hour(
+        store_folder.clone(),
+        store.clone(),
+        settings.keep.0,
+    ));
     let (stop, stopping) = watch::channel(false);
     let smtp_server = tokio::spawn(smtp::serve(
         smtp_listener,
@@ -171,6 +177,7 @@ where
     );
     let _ = stop.send(true);
     watching.abort();
+    sweeping.abort();
     let queued_until = tokio::time::Instant::now() + EXECUTION_GRACE;
     let finish = async {
         let _ = smtp_server.await;
