@@ -723,10 +723,11 @@ class EmulatedAws:
         self.sqs = services.client("sqs")
         self.lambda_ = services.client("lambda")
         self.dynamodb = services.client("dynamodb")
+        self.sns = services.client("sns")
         self.queue_url = ""
 
     def deploy(self) -> None:
-        iam, sns = self.services.client("iam"), self.services.client("sns")
+        iam = self.services.client("iam")
         self.s3.create_bucket(Bucket=BUCKET)
         self.s3.put_object(Bucket=BUCKET, Key=CONFIG_KEY, Body=CONFIG_TOML.encode())
 
@@ -754,17 +755,8 @@ class EmulatedAws:
         # SES sends only from a verified identity.
         self.services.client("sesv2").create_email_identity(EmailIdentity=MAIL_DOMAIN)
 
-        sns.create_topic(Name=TOPIC_NAME)
-        self.queue_url = self.sqs.create_queue(QueueName=ALERT_QUEUE_NAME)["QueueUrl"]
-        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        sns.subscribe(
-            TopicArn=TOPIC_ARN,
-            Protocol="sqs",
-            Endpoint=queue_arn,
-            Attributes={"RawMessageDelivery": "true"},
-        )
+        self.sns.create_topic(Name=TOPIC_NAME)
+        self.queue_url = self.subscribe_queue(ALERT_QUEUE_NAME)
 
         role_arn = iam.create_role(
             RoleName=LAMBDA_ROLE_NAME,
@@ -801,6 +793,20 @@ class EmulatedAws:
         self.sfn.create_state_machine(
             name=STATE_MACHINE_NAME, definition=definition, roleArn=role_arn, type="STANDARD"
         )
+
+    def subscribe_queue(self, name: str, filter_policy: dict[str, Any] | None = None) -> str:
+        """Creates an SQS queue and subscribes it to the alert topic with raw
+        message delivery and, if given, a filter policy on the message
+        attributes (`camera`, `labels`); returns the queue's URL."""
+        queue_url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        attributes = {"RawMessageDelivery": "true"}
+        if filter_policy is not None:
+            attributes["FilterPolicy"] = json.dumps(filter_policy)
+        self.sns.subscribe(TopicArn=TOPIC_ARN, Protocol="sqs", Endpoint=queue_arn, Attributes=attributes)
+        return queue_url
 
     # Driving the pipeline.
 
@@ -883,12 +889,14 @@ class EmulatedAws:
         """Writes an item to the alerts table, as the AWS CLI would."""
         self.dynamodb.put_item(TableName=ALERTS_TABLE, Item=item)
 
-    def alerts(self) -> list[Alert]:
-        """Every message the topic delivered to the subscribed queue."""
+    def alerts(self, queue_url: str | None = None) -> list[Alert]:
+        """Every message the topic delivered to the subscribed queue, or to
+        the queue at `queue_url`, taken off it."""
+        queue_url = queue_url or self.queue_url
         alerts = []
         while True:
             received = self.sqs.receive_message(
-                QueueUrl=self.queue_url,
+                QueueUrl=queue_url,
                 MaxNumberOfMessages=10,
                 MessageAttributeNames=["All"],
                 WaitTimeSeconds=0,
@@ -901,7 +909,7 @@ class EmulatedAws:
                     for name, value in message.get("MessageAttributes", {}).items()
                 }
                 alerts.append(Alert(json.loads(message["Body"]), attributes))
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def published(self) -> list[Published]:
         """Every message published to the alert topic, with the subject and

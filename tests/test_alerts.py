@@ -2,7 +2,8 @@
 DynamoDB silences what a person has already been told (a cooldown, a parked
 car, a second execution of the same moment), and an e-mail that cannot alert
 (snoozed, quiet hours, every label cooling down) is never analysed. The
-alert that does go out reaches its owner as an e-mail with the picture.
+alert that does go out reaches its owner as an e-mail with the picture, and
+a subscriber who filters on a camera hears that camera only.
 
 Time is the test's: each e-mail is received when its SES event says, and the
 functions judge by that time, not by the clock. Each camera of the e-mails
@@ -368,3 +369,26 @@ def test_the_alert_email_carries_the_annotated_picture_and_a_link_to_it(aws, rek
     content_id = inline["Content-ID"].strip("<>")
     assert f'src="cid:{content_id}"' in html
     assert f'href="{escape(link)}"' in html
+
+
+def test_a_subscriber_filtering_on_a_camera_hears_only_that_cameras_alerts(aws, rekognition):
+    """Someone in the household wants to know only who drives in, not who
+    rings the front door: their subscription to the alert topic has an SNS
+    filter policy on the `camera` attribute, and hears the drive camera's
+    alert but not the front door's, which the owner's unfiltered
+    subscription still gets."""
+    drive_only = aws.subscribe_queue("ipcam-alerts-drive-only", filter_policy={"camera": ["drive"]})
+    rekognition.sees(frame("frontdoor-caller"), PERSON_AT_THE_DOOR)
+    rekognition.sees(frame("drive-arrival"), [car_at(0.55, 0.5)])
+
+    state, _ = receive(aws, "frontdoor", "frontdoor-caller", NOON)
+    assert state == "Alerted"
+    state, _ = receive(aws, "drive", "drive-arrival", NOON + timedelta(minutes=1))
+    assert state == "Alerted"
+
+    [heard] = aws.alerts(drive_only)
+    assert heard.body["camera"] == "drive"
+    assert heard.body["event"]["id"] == "drive-arrival"
+    assert heard.attributes == {"camera": "drive", "labels": '["Car"]'}
+    assert [alert.body["event"]["id"] for alert in aws.alerts()] == ["frontdoor-caller", "drive-arrival"]
+    assert [call.key for call in rekognition.calls] == [frame("frontdoor-caller"), frame("drive-arrival")]
