@@ -9,7 +9,7 @@ FUNCTIONS := ingest-ses ingest-sendgrid extract-attachments detect-labels notify
 ## environment, installed on first use.
 VENV ?= .venv
 
-.PHONY: help demo test lint unit fixtures-check e2e validate zips deploy snooze bench-detect bench-extract
+.PHONY: help demo test lint unit fixtures-check e2e validate zips deploy snooze bench-detect bench-extract soak
 
 ## List the targets, with what each does (the `##` comments of this file).
 help:
@@ -154,6 +154,14 @@ export SNOOZE_ITEM
 ## Time of the embedded detector on one 1920x1080 JPEG frame (criterion).
 bench-detect:
 	$(CARGO) bench -p ipcam-detector-nanodet --bench detect
+
+## Load and faults on ipcam serve, on loopback (not part of test, about 10
+## minutes): 1,000 SMTP e-mails from 50 clients and 200 HTTP posts while 30
+## slow clients hold connections, a kill -9 half-way and a restart, Ctrl-C at
+## the end; prints lost (must be 0), duplicates (0) and the time to stop.
+soak:
+	$(CARGO) build --release -p ipcam
+	python3 bench/soak.py --ipcam target/release/ipcam
 
 ## Extraction speed and memory against Python's email package (not part of test).
 bench-extract:
