@@ -186,6 +186,14 @@ active = [{ from = "08:00", to = "20:00" }]
 name = "drive"
 from = "drive@cams.example.com"
 labels = ["person", "car"]
+
+# Looks down the garden path to the door, the road beyond it: only a person
+# standing on the path counts (the polygon narrows away from the camera).
+[[cameras]]
+name = "path"
+from = "path@cams.example.com"
+labels = ["person"]
+required_zones = [{ points = [[0.3, 1.0], [0.45, 0.5], [0.55, 0.5], [0.7, 1.0]] }]
 """
 
 # What the deployed stack gives every function; the same values go to the

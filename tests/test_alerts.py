@@ -3,7 +3,8 @@ DynamoDB silences what a person has already been told (a cooldown, a parked
 car, a second execution of the same moment), and an e-mail that cannot alert
 (snoozed, quiet hours, every label cooling down) is never analysed. The
 alert that does go out reaches its owner as an e-mail with the picture, and
-a subscriber who filters on a camera hears that camera only.
+a subscriber who filters on a camera hears that camera only. A camera with a
+required zone alerts on a person standing in it, not on one passing by.
 
 Time is the test's: each e-mail is received when its SES event says, and the
 functions judge by that time, not by the clock. Each camera of the e-mails
@@ -53,10 +54,14 @@ def car_at(left: float, top: float) -> dict:
     }
 
 
-def person_at(left: float, top: float) -> dict:
+def person_at(left: float, top: float, size: tuple[float, float] | None = None) -> dict:
+    """The person at the door, their box moved to `left`, `top` and, if
+    given, resized to `size` (width, height), fractions of the picture."""
     [person] = [label for label in PERSON_AT_THE_DOOR if label["Name"] == "Person"]
     moved = copy.deepcopy(person)
     moved["Instances"][0]["BoundingBox"].update({"Left": left, "Top": top})
+    if size is not None:
+        moved["Instances"][0]["BoundingBox"].update({"Width": size[0], "Height": size[1]})
     return moved
 
 
@@ -392,3 +397,33 @@ def test_a_subscriber_filtering_on_a_camera_hears_only_that_cameras_alerts(aws, 
     assert heard.attributes == {"camera": "drive", "labels": '["Car"]'}
     assert [alert.body["event"]["id"] for alert in aws.alerts()] == ["frontdoor-caller", "drive-arrival"]
     assert [call.key for call in rekognition.calls] == [frame("frontdoor-caller"), frame("drive-arrival")]
+
+
+def test_a_required_zone_keeps_a_person_on_the_road_quiet_and_alerts_on_one_at_the_door(aws, rekognition):
+    """A camera over the garden path also sees the road beyond the gate,
+    where people walk by all day: with the path as its required zone, a
+    passer-by on the road is analysed but does not alert, and says why,
+    while someone walking up the path to the door does alert."""
+    # Far off on the road, right of the path's far end: feet at (0.78, 0.45).
+    rekognition.sees(frame("path-road"), [person_at(0.75, 0.2, size=(0.06, 0.25))])
+    # On the path near the door: feet at (0.5, 0.85).
+    rekognition.sees(frame("path-door"), [person_at(0.44, 0.3)])
+
+    state, output = receive(aws, "path", "path-road", NOON)
+
+    assert state == "NothingOfInterest"
+    assert output["camera"] == "path"
+    assert output["analysis"]["alert"] is False
+    assert output["analysis"]["why"] == ["Person: outside the required zones"]
+    assert [call.key for call in rekognition.calls] == [frame("path-road")]
+    assert aws.alerts() == []
+    assert aws.sent_emails() == []
+
+    state, output = receive(aws, "path", "path-door", NOON + timedelta(minutes=1))
+
+    assert state == "Alerted"
+    [alert] = aws.alerts()
+    assert alert.body["camera"] == "path"
+    assert alert.body["labels"] == ["Person"]
+    assert alert.body["matches"][0]["boxes"][0]["left"] == pytest.approx(0.44)
+    assert [call.key for call in rekognition.calls] == [frame("path-road"), frame("path-door")]
