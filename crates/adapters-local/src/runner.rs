@@ -232,10 +232,23 @@ impl<S: ObjectStore, D: Detector, N: Notifier, M: AlertMemory> LocalPipeline<S, 
             .await
             .map_err(failed(Task::ExtractAttachments))?;
 
+        // As the state machine: from the first frame, each analysis names
+        // the next, until one alerts or none is left.
         let mut analyses = Vec::new();
-        for (frame_index, frame) in extracted.frames.iter().enumerate() {
+        let mut next = (!extracted.frames.is_empty() && extracted.hold.is_none()).then_some(0);
+        while let Some(frame_index) = next {
+            let frame = extracted.frames.get(frame_index).ok_or_else(|| RunFailed {
+                task: Task::DetectLabels,
+                error: StageError::new(
+                    StageErrorKind::Failed,
+                    format!(
+                        "the analysis named frame {frame_index}, which the e-mail does not have"
+                    ),
+                ),
+            })?;
             let task = FrameToAnalyse {
                 camera: extracted.camera.clone(),
+                frame_count: extracted.frames.len(),
                 event: extracted.event.id.clone(),
                 received_at: extracted.event.received_at.clone(),
                 frame_index,
@@ -246,6 +259,7 @@ impl<S: ObjectStore, D: Detector, N: Notifier, M: AlertMemory> LocalPipeline<S, 
                 .run(|| detect_labels(&task, &self.config, &self.detector, &self.alerts))
                 .await
                 .map_err(failed(Task::DetectLabels))?;
+            next = analysis.next;
             let alert = analysis.alert;
             analyses.push(analysis);
             if alert {

@@ -180,6 +180,7 @@ mod tests {
                 matches: vec![found],
                 alert: true,
                 why: vec![],
+                next: None,
             },
         }
     }

@@ -319,6 +319,8 @@ pub struct Match {
 #[serde(rename_all = "camelCase")]
 pub struct FrameToAnalyse {
     pub camera: String,
+    /// How many frames the e-mail has: the analysis says which comes next.
+    pub frame_count: usize,
     /// The event's id and when it was received: what the memory of alerts
     /// judges by.
     pub event: String,
@@ -335,6 +337,10 @@ pub struct Analysis {
     pub matches: Vec<Match>,
     /// True when the matches are enough to tell a person.
     pub alert: bool,
+    /// The frame to analyse next when this one does not alert, while
+    /// frames remain: the state machine loops on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<usize>,
     /// Why what was seen does not alert, a sentence per label: below its
     /// confidence, too small, in an ignored zone, cooling down,
     /// stationary, nothing wanted seen...
@@ -508,6 +514,7 @@ mod tests {
                 .collect(),
             alert: true,
             why: vec![],
+            next: None,
         };
         let state = serde_json::json!({
             "version": 1,
@@ -515,7 +522,6 @@ mod tests {
             "camera": "x".repeat(100),
             "frames": frames,
             "skipped": skipped,
-            "cursor": { "index": 99, "count": 100 },
             "analysis": analysis,
         });
         let bytes = serde_json::to_vec(&state).unwrap().len();

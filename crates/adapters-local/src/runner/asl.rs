@@ -461,12 +461,21 @@ fn matches(state: &Value, rule: &Value) -> bool {
 /// marked true alert: the frames DetectLabels is asked about, in order,
 /// whether Notify is called, and the end state.
 fn asl_execution(alerts: &[bool]) -> (Vec<usize>, bool, String) {
+    let (analysed, notified, path) = asl_path(alerts);
+    (analysed, notified, path.last().cloned().unwrap_or_default())
+}
+
+/// The same, with every state the execution entered, in order: each one
+/// is a billed state transition.
+fn asl_path(alerts: &[bool]) -> (Vec<usize>, bool, Vec<String>) {
     let states = states();
+    let mut path = Vec::new();
     let mut analysed = Vec::new();
     let mut notified = false;
     let mut state = json!({ "version": 1, "event": {}, "camera": "frontdoor" });
     let mut at = "ExtractAttachments".to_string();
     for _ in 0..1000 {
+        path.push(at.clone());
         let definition = &states[&at];
         let input = match definition.get("Parameters") {
             Some(template) => parameters(&state, template),
@@ -484,8 +493,15 @@ fn asl_execution(alerts: &[bool]) -> (Vec<usize>, bool, String) {
                     "DetectLabels" => {
                         let index = input["frameIndex"].as_u64().expect("a frameIndex") as usize;
                         assert_eq!(input["frame"], json!({ "frame": index }));
+                        assert_eq!(input["frameCount"], json!(alerts.len()));
                         analysed.push(index);
-                        json!({ "alert": alerts[index] })
+                        // What detect-labels answers: the next frame while
+                        // this one did not alert and frames remain.
+                        let mut analysis = json!({ "alert": alerts[index] });
+                        if !alerts[index] && index + 1 < alerts.len() {
+                            analysis["next"] = json!(index + 1);
+                        }
+                        analysis
                     }
                     "Notify" => {
                         assert_eq!(input["analysis"]["alert"], true);
@@ -508,7 +524,7 @@ fn asl_execution(alerts: &[bool]) -> (Vec<usize>, bool, String) {
                 .find(|rule| matches(&state, rule))
                 .map(|rule| rule["Next"].clone())
                 .unwrap_or_else(|| definition["Default"].clone()),
-            "Succeed" | "Fail" => return (analysed, notified, at),
+            "Succeed" | "Fail" => return (analysed, notified, path),
             other => panic!("this test does not know the state type {other}"),
         };
         at = next.as_str().expect("a Next").to_string();
@@ -569,4 +585,30 @@ async fn the_frame_loop_stops_where_the_asl_does() {
             case += 1;
         }
     }
+}
+
+#[test]
+fn each_frame_analysed_costs_two_state_transitions() {
+    // Three frames of shadows and rain: the common, billed-for-nothing case.
+    let (analysed, _, path) = asl_path(&[false, false, false]);
+    assert_eq!(analysed, [0, 1, 2]);
+    assert_eq!(
+        path,
+        [
+            "ExtractAttachments",
+            "StartAnalysis",
+            "AnyFrames",
+            "DetectLabels",
+            "Judged",
+            "DetectLabels",
+            "Judged",
+            "DetectLabels",
+            "Judged",
+            "NothingOfInterest"
+        ]
+    );
+    // A person in the second frame: the loop stops there.
+    let (_, notified, path) = asl_path(&[false, true, false]);
+    assert!(notified);
+    assert_eq!(path.len(), 4 + 2 * 2 + 1, "{path:?}");
 }

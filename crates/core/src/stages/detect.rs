@@ -17,8 +17,21 @@ const MAX_JUDGEMENTS: usize = 5;
 
 /// Asks the detector about one frame, judges its labels by the camera's
 /// rules, then by what it alerted on recently (cooldowns, objects that
-/// have not moved), and claims the alert in the memory.
+/// have not moved), and claims the alert in the memory. When the frame
+/// does not alert and frames remain, the analysis names the next one.
 pub async fn detect_labels(
+    input: &FrameToAnalyse,
+    config: &Config,
+    detector: &impl Detector,
+    alerts: &impl AlertMemory,
+) -> Result<Analysis, StageError> {
+    let mut analysis = analyse(input, config, detector, alerts).await?;
+    let following = input.frame_index + 1;
+    analysis.next = (!analysis.alert && following < input.frame_count).then_some(following);
+    Ok(analysis)
+}
+
+async fn analyse(
     input: &FrameToAnalyse,
     config: &Config,
     detector: &impl Detector,
@@ -72,6 +85,7 @@ pub async fn detect_labels(
         },
         matches,
         why,
+        next: None,
     })
 }
 
@@ -86,6 +100,7 @@ fn refused(frame: usize, reason: &str) -> Analysis {
         matches: Vec::new(),
         alert: false,
         why: vec![format!("frame refused by the detector: {reason}")],
+        next: None,
     }
 }
 
@@ -158,6 +173,7 @@ mod tests {
     fn frame_of(camera: &str, event: &str, received_at: &str) -> FrameToAnalyse {
         FrameToAnalyse {
             camera: camera.into(),
+            frame_count: 1,
             event: event.into(),
             received_at: received_at.into(),
             frame_index: 0,
@@ -193,6 +209,28 @@ mod tests {
             "{:?}",
             silenced.why
         );
+    }
+
+    #[tokio::test]
+    async fn an_analysis_names_the_next_frame_while_frames_remain_and_none_alerted() {
+        let config = Config::parse("[defaults]\nlabels = [\"person\"]\n").unwrap();
+        let alerts = RememberedAlerts::default();
+        let cat = ScriptedDetector::new(vec![("snap.jpg", "Cat", 95.0)]);
+        let mut frame = frame_of("door", "e1", "2026-12-01T08:00:00Z");
+        frame.frame_count = 3;
+        frame.frame_index = 1;
+        let middle = detect_labels(&frame, &config, &cat, &alerts).await.unwrap();
+        assert_eq!(middle.next, Some(2));
+        frame.frame_index = 2;
+        let last = detect_labels(&frame, &config, &cat, &alerts).await.unwrap();
+        assert_eq!(last.next, None);
+        let person = ScriptedDetector::new(vec![("snap.jpg", "Person", 95.0)]);
+        frame.frame_index = 0;
+        let alerting = detect_labels(&frame, &config, &person, &alerts)
+            .await
+            .unwrap();
+        assert!(alerting.alert);
+        assert_eq!(alerting.next, None, "the first alert ends the loop");
     }
 
     #[tokio::test]

@@ -330,6 +330,7 @@ mod tests {
                 }],
                 alert: true,
                 why: vec![],
+                next: None,
             },
         }
     }
