@@ -86,6 +86,8 @@ struct Receipt {
     dkim_verdict: Option<Verdict>,
     #[serde(default)]
     dmarc_verdict: Option<Verdict>,
+    #[serde(default)]
+    dmarc_policy: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -143,6 +145,7 @@ pub fn read_record(record: &Value) -> Result<SesDelivery, Unreadable> {
         delivery.spf_verdict = status(receipt.spf_verdict);
         delivery.dkim_verdict = status(receipt.dkim_verdict);
         delivery.dmarc_verdict = status(receipt.dmarc_verdict);
+        delivery.dmarc_policy = receipt.dmarc_policy;
     }
     Ok(delivery)
 }

@@ -1,7 +1,10 @@
 //! The SES receipt event as the function reads it.
 
 use super::*;
-use ipcam_core::stages::ingest::{Check, SesDelivery};
+use ipcam_core::config::Config;
+use ipcam_core::contract::ObjectRef;
+use ipcam_core::stages::ingest::{ingest_ses, Check, Inbox, Ingested, RejectReason, SesDelivery};
+use ipcam_core::testing::{MemoryStore, RecordedExecutions};
 
 /// The deliveries of a receipt event, read as the function reads its event.
 fn deliveries(event: &str) -> Vec<SesDelivery> {
@@ -31,7 +34,80 @@ fn header_from_is_judged_and_the_envelope_sender_only_logged() {
         delivery.envelope_sender.as_deref(),
         Some("mailer@bulk.example.org")
     );
-    assert_eq!(delivery.failed_checks(), vec![Check::Spf, Check::Dmarc]);
+    assert_eq!(
+        delivery.failed_checks(),
+        vec![Check::Spf, Check::Dmarc, Check::DmarcPolicy]
+    );
+    assert_eq!(delivery.dmarc_policy.as_deref(), Some("reject"));
+}
+
+/// What the door makes of one delivery under `config`, its message stored
+/// by the receipt rule as the S3 action stores it.
+async fn door(config: &str, delivery: &SesDelivery) -> (Ingested, usize) {
+    let config = Config::parse(config).unwrap();
+    let inbox = Inbox {
+        bucket: "bucket".into(),
+        prefix: "incoming/".into(),
+    };
+    let message = ObjectRef {
+        bucket: "bucket".into(),
+        key: format!("incoming/{}", delivery.message_id),
+    };
+    let store = MemoryStore::holding(&message, vec![b'x'; 50_000]);
+    let executions = RecordedExecutions::default();
+    let outcome = ingest_ses(&config, delivery, &inbox, &store, &executions)
+        .await
+        .unwrap();
+    (outcome, executions.started().len())
+}
+
+/// A camera of the example's kind, its sender named.
+const FRONTDOOR: &str =
+    "[[cameras]]\nname = \"frontdoor\"\nfrom = \"frontdoor@home-cams.example.net\"\n";
+
+#[tokio::test]
+async fn a_forged_camera_sender_failing_dmarc_under_its_domains_reject_policy_is_refused_by_default(
+) {
+    let deliveries = deliveries(include_str!(
+        "../fixtures/ses_receipt_forged_camera_sender.json"
+    ));
+    for config in ["", FRONTDOOR] {
+        let (outcome, started) = door(config, &deliveries[0]).await;
+        assert!(
+            matches!(&outcome, Ingested::Rejected(r) if r.reason == RejectReason::Dmarc),
+            "{config:?}: {outcome:?}"
+        );
+        assert_eq!(started, 0);
+    }
+}
+
+#[tokio::test]
+async fn a_dmarc_failure_under_quarantine_is_refused_and_under_none_let_in() {
+    let mut delivery = deliveries(include_str!(
+        "../fixtures/ses_receipt_forged_camera_sender.json"
+    ))
+    .remove(0);
+    delivery.dmarc_policy = Some("QUARANTINE".into());
+    let (outcome, _) = door("", &delivery).await;
+    assert!(
+        matches!(&outcome, Ingested::Rejected(r) if r.reason == RejectReason::Dmarc),
+        "{outcome:?}"
+    );
+    delivery.dmarc_policy = Some("none".into());
+    let (outcome, started) = door("", &delivery).await;
+    assert!(matches!(outcome, Ingested::Started(_)), "{outcome:?}");
+    assert_eq!(started, 1);
+}
+
+#[tokio::test]
+async fn the_domains_policy_is_not_followed_when_the_config_says_so() {
+    let deliveries = deliveries(include_str!(
+        "../fixtures/ses_receipt_forged_camera_sender.json"
+    ));
+    let config = "[ingest.verdicts]\ndmarc_policy = \"ignore\"\n";
+    let (outcome, started) = door(config, &deliveries[0]).await;
+    assert!(matches!(outcome, Ingested::Started(_)), "{outcome:?}");
+    assert_eq!(started, 1);
 }
 
 #[test]

@@ -492,8 +492,10 @@ impl Default for ExtractSettings {
 /// set, and what `[[cameras]] from` matches), not the envelope sender: relays
 /// rewrite the envelope (bounce addresses), and both are equally easy to
 /// forge. What makes `From` trustworthy is DMARC, which ties it to a passing
-/// SPF or DKIM check: set `verdicts.dmarc = "reject"` when the cameras send
-/// through a provider whose domain publishes DMARC.
+/// SPF or DKIM check: a failure under the sender domain's own `reject` or
+/// `quarantine` policy is refused by default (`verdicts.dmarc_policy`); set
+/// `verdicts.dmarc = "reject"` when the cameras send through a provider
+/// whose domain publishes DMARC.
 ///
 /// The door is open while nothing names a sender: with `allowed_senders`
 /// empty and no camera recognised by `from`, everyone is let in, so a new
@@ -524,6 +526,15 @@ pub struct Ingest {
 /// relay is not authorised for, so these checks fail on genuine snapshots;
 /// the allow-list is the first line of defence. Set them to `reject` when
 /// the cameras send through a provider that signs and aligns their mail.
+///
+/// A DMARC failure is nonetheless refused, by default, when the domain of
+/// the `From` address publishes the policy `reject` or `quarantine`
+/// (`dmarc_policy`): its owner says that no genuine mail of that domain
+/// fails, so such a message is a forgery of a sender (perhaps an allowed
+/// one) and nothing a camera sends. A camera writing from such a domain
+/// through a relay that domain does not authorise would be refused: fix
+/// the camera's sender, or set `dmarc_policy = "ignore"`. A failure under
+/// the policy `none`, or with no policy given, follows `dmarc`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Verdicts {
@@ -532,6 +543,9 @@ pub struct Verdicts {
     pub spf: OnFail,
     pub dkim: OnFail,
     pub dmarc: OnFail,
+    /// A DMARC failure when the sender's domain publishes `p=reject` or
+    /// `p=quarantine` (SES's `dmarcPolicy`).
+    pub dmarc_policy: OnFail,
 }
 
 impl Default for Verdicts {
@@ -542,6 +556,7 @@ impl Default for Verdicts {
             spf: OnFail::Ignore,
             dkim: OnFail::Ignore,
             dmarc: OnFail::Ignore,
+            dmarc_policy: OnFail::Reject,
         }
     }
 }
@@ -692,6 +707,7 @@ mod tests {
         assert_eq!(ingest.verdicts.spf, OnFail::Ignore);
         assert_eq!(ingest.verdicts.dkim, OnFail::Ignore);
         assert_eq!(ingest.verdicts.dmarc, OnFail::Ignore);
+        assert_eq!(ingest.verdicts.dmarc_policy, OnFail::Reject);
     }
 
     #[test]

@@ -19,13 +19,17 @@ pub enum Check {
     Spf,
     Dkim,
     Dmarc,
+    /// DMARC failed and the sender's domain publishes the policy `reject`
+    /// or `quarantine`: its owner disowns the message.
+    DmarcPolicy,
 }
 
 impl Check {
     /// Worst first: the reason given is that of the gravest failure.
-    const BY_GRAVITY: [Check; 5] = [
+    const BY_GRAVITY: [Check; 6] = [
         Check::Virus,
         Check::Spam,
+        Check::DmarcPolicy,
         Check::Dmarc,
         Check::Spf,
         Check::Dkim,
@@ -39,6 +43,7 @@ impl Check {
             Check::Spf => verdicts.spf,
             Check::Dkim => verdicts.dkim,
             Check::Dmarc => verdicts.dmarc,
+            Check::DmarcPolicy => verdicts.dmarc_policy,
         }
     }
 
@@ -48,7 +53,23 @@ impl Check {
             Check::Virus => RejectReason::Virus,
             Check::Spf => RejectReason::Spf,
             Check::Dkim => RejectReason::Dkim,
-            Check::Dmarc => RejectReason::Dmarc,
+            Check::Dmarc | Check::DmarcPolicy => RejectReason::Dmarc,
+        }
+    }
+
+    /// What the log and the rejection say of the failure, and the key of
+    /// `[ingest.verdicts]` that decides it.
+    fn described(self) -> (&'static str, &'static str) {
+        match self {
+            Check::Spam => ("SPAM", "spam"),
+            Check::Virus => ("VIRUS", "virus"),
+            Check::Spf => ("SPF", "spf"),
+            Check::Dkim => ("DKIM", "dkim"),
+            Check::Dmarc => ("DMARC", "dmarc"),
+            Check::DmarcPolicy => (
+                "DMARC check under the sender domain's own `reject` or `quarantine` policy",
+                "dmarc_policy",
+            ),
         }
     }
 }
@@ -134,17 +155,16 @@ pub(crate) fn admit(config: &Config, arrival: &Arrival<'_>) -> Result<(), Reject
         }
         match check.on_fail(config) {
             OnFail::Reject => {
+                let (what, key) = check.described();
                 return Err(Rejection::new(
                     check.reason(),
                     format!(
-                    "the mail service's {} check failed, and `[ingest.verdicts] {}` is `reject`",
-                    check.reason().name().to_ascii_uppercase(),
-                    check.reason().name().to_ascii_lowercase()
-                ),
-                ))
+                        "the mail service's {what} check failed, and `[ingest.verdicts] {key}` is `reject`"
+                    ),
+                ));
             }
             OnFail::Ignore => tracing::info!(
-                check = check.reason().name(),
+                check = check.described().1,
                 "a failed check is ignored, as `[ingest.verdicts]` says"
             ),
         }
@@ -398,6 +418,41 @@ to = "garden@in.example.com"
                 &config,
                 &["a@b.example"],
                 &[Check::Spf, Check::Dkim, Check::Dmarc]
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn dmarc_failure_disowned_by_the_senders_domain_is_refused_by_default_and_says_why() {
+        let config = config(CLOSED);
+        let from = from(&["porch@cams.example.com"]);
+        let rejection = admit(
+            &config,
+            &Arrival {
+                from: &from,
+                failed: &[Check::Dmarc, Check::DmarcPolicy],
+                size: None,
+                sender_rules: SenderRules::Apply,
+            },
+        )
+        .unwrap_err();
+        assert_eq!(rejection.reason, RejectReason::Dmarc);
+        assert!(
+            rejection
+                .detail
+                .contains("`[ingest.verdicts] dmarc_policy`"),
+            "{rejection}"
+        );
+        let ignored = Config::parse(
+            "[ingest]\nallowed_senders = [\"porch@cams.example.com\"]\n[ingest.verdicts]\ndmarc_policy = \"ignore\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            reason_for(
+                &ignored,
+                &["porch@cams.example.com"],
+                &[Check::Dmarc, Check::DmarcPolicy]
             ),
             None
         );

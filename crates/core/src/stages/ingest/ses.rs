@@ -29,14 +29,19 @@ pub struct SesDelivery {
     pub spf_verdict: Option<String>,
     pub dkim_verdict: Option<String>,
     pub dmarc_verdict: Option<String>,
+    /// The DMARC policy the sender's domain publishes (`dmarcPolicy`:
+    /// `none`, `quarantine` or `reject`), given with the DMARC verdict.
+    pub dmarc_policy: Option<String>,
 }
 
 impl SesDelivery {
     /// The checks SES ran that failed. Only `FAIL` counts: `GRAY` and
     /// `PROCESSING_FAILED` mean SES could not tell, and a camera's mail must
-    /// not be lost because a check could not run.
+    /// not be lost because a check could not run. A DMARC failure under
+    /// the sender domain's policy `reject` or `quarantine` is also
+    /// [`Check::DmarcPolicy`].
     pub fn failed_checks(&self) -> Vec<Check> {
-        [
+        let mut failed: Vec<Check> = [
             (Check::Spam, &self.spam_verdict),
             (Check::Virus, &self.virus_verdict),
             (Check::Spf, &self.spf_verdict),
@@ -50,7 +55,16 @@ impl SesDelivery {
                 .is_some_and(|status| status.trim().eq_ignore_ascii_case("FAIL"))
         })
         .map(|(check, _)| check)
-        .collect()
+        .collect();
+        let disowned = self.dmarc_policy.as_deref().is_some_and(|policy| {
+            ["reject", "quarantine"]
+                .iter()
+                .any(|strict| policy.trim().eq_ignore_ascii_case(strict))
+        });
+        if disowned && failed.contains(&Check::Dmarc) {
+            failed.push(Check::DmarcPolicy);
+        }
+        failed
     }
 }
 
@@ -111,6 +125,7 @@ mod tests {
             spf_verdict: Some("PASS".into()),
             dkim_verdict: Some("GRAY".into()),
             dmarc_verdict: Some("PASS".into()),
+            dmarc_policy: None,
         }
     }
 
