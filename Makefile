@@ -9,7 +9,7 @@ FUNCTIONS := ingest-ses ingest-sendgrid extract-attachments detect-labels notify
 ## environment, installed on first use.
 VENV ?= .venv
 
-.PHONY: help demo test lint unit fixtures-check e2e validate zips deploy snooze bench-detect bench-extract soak
+.PHONY: help demo test lint unit fixtures-check e2e validate zips deploy snooze redrive bench-detect bench-extract soak
 
 ## List the targets, with what each does (the `##` comments of this file).
 help:
@@ -127,6 +127,22 @@ snooze:
 	case "$$table" in ""|None) echo "snooze: stack $(STACK) has no AlertsTableName output: run make deploy first" >&2; exit 1;; esac; \
 	aws dynamodb put-item --table-name "$$table" --item "$${snooze#* }" || exit 1; \
 	echo "snooze: $(CAMERA) muted until $${snooze%% *} (the snooze in $$table)"
+
+## Start the executions the deployed stack's ingest-ses never started: the
+## SES events in its failure queue (deleted once started) and the stored
+## e-mails under incoming/ that have none. Each execution is named after its
+## message, so running it twice starts nothing twice (crates/redrive).
+## Reads the stack's outputs with the AWS CLI; needs s3:ListBucket on the
+## bucket and sqs:ReceiveMessage/DeleteMessage on the queue.
+redrive:
+	@outputs=$$(aws cloudformation describe-stacks --stack-name '$(STACK)' --query "Stacks[0].Outputs" --output json) || exit 1; \
+	output() { printf '%s' "$$outputs" | python3 -c 'import json, sys; print(next((o["OutputValue"] for o in json.load(sys.stdin) or [] if o["OutputKey"] == sys.argv[1]), ""))' "$$1"; }; \
+	queue=$$(output IngestSesFailureQueueUrl); config=$$(output ConfigLocation); \
+	case "$$queue" in "") echo "redrive: stack $(STACK) has no IngestSesFailureQueueUrl output: run make deploy first" >&2; exit 1;; esac; \
+	config=$${config#s3://}; \
+	IPCAM_FAILURE_QUEUE_URL="$$queue" IPCAM_BUCKET="$${config%%/*}" IPCAM_CONFIG_KEY="$${config#*/}" \
+	  IPCAM_STATE_MACHINE_ARN=$$(output StateMachineArn) IPCAM_INCOMING_PREFIX=incoming/ \
+	  $(CARGO) run --quiet -p redrive
 
 # The snooze item `make snooze` writes, in the shape the functions read
 # (crates/adapters-aws/src/dynamodb.rs): its end, a space, the item's JSON.

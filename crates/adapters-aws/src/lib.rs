@@ -17,6 +17,7 @@ mod s3;
 mod ses;
 mod sfn;
 mod sns;
+mod sqs;
 
 pub use dynamodb::DynamoAlertMemory;
 pub use rekognition::RekognitionDetector;
@@ -24,6 +25,7 @@ pub use s3::S3Store;
 pub use ses::SesMailer;
 pub use sfn::StepFunctions;
 pub use sns::SnsNotifier;
+pub use sqs::{QueuedMessage, SqsQueue};
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 

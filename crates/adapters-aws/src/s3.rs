@@ -114,6 +114,46 @@ impl ObjectStore for S3Store {
 }
 
 impl S3Store {
+    /// The objects stored under `prefix` in `bucket`, in key order, with
+    /// when each was written (RFC 3339). Needs `s3:ListBucket`, which the
+    /// functions do not have: this is for the operator's tools.
+    pub async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<(ObjectRef, String)>, PortError> {
+        let doing = format!("listing s3://{bucket}/{prefix}");
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        let mut objects = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|err| classify(&doing, &err))?;
+            for object in page.contents() {
+                let Some(key) = object.key() else { continue };
+                let written = object
+                    .last_modified()
+                    .and_then(|time| {
+                        time.fmt(aws_sdk_s3::primitives::DateTimeFormat::DateTime)
+                            .ok()
+                    })
+                    .unwrap_or_default();
+                objects.push((
+                    ObjectRef {
+                        bucket: bucket.to_string(),
+                        key: key.to_string(),
+                    },
+                    written,
+                ));
+            }
+        }
+        Ok(objects)
+    }
+
     /// The object's metadata (HEAD), or `None` when there is no such object.
     async fn head(&self, object: &ObjectRef) -> Result<Option<HeadObjectOutput>, PortError> {
         match self

@@ -1,0 +1,126 @@
+"""Nothing SES received is lost when ingest-ses gives up, end to end.
+
+SES invokes ingest-ses asynchronously: an event the function fails on after
+Lambda's retries goes to its on-failure destination, an SQS queue, as
+Lambda's record of the failure. `make redrive` (the `redrive` binary)
+starts the execution of each message such a record names, and of each
+stored message that has none, and deletes the record once started. It is
+run here against the same emulated account as the functions: a record in the
+queue and a message whose event was lost altogether each start one
+execution and alert once; a second run starts nothing.
+"""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from conftest import (
+    FUNCTION_ENVIRONMENT,
+    INCOMING_PREFIX,
+    PERSON_AT_THE_DOOR,
+    REGION,
+    REPO,
+    STATE_MACHINE_ARN,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PERSON_SNAPSHOT = (FIXTURES / "frontdoor_person_snapshot.eml").read_bytes()
+FAILURE_QUEUE = "ipcam-ingest-ses-failures"
+
+
+def lambda_failure_record(event: dict) -> str:
+    """What Lambda sends its on-failure destination once it gives up on an
+    asynchronous invocation."""
+    return json.dumps(
+        {
+            "version": "1.0",
+            "timestamp": "2026-12-01T08:00:05.123Z",
+            "requestContext": {
+                "requestId": "e4b46cbf-b738-4c5f-8880-a18cdf61200e",
+                "functionArn": f"arn:aws:lambda:{REGION}:123456789012:function:ingest-ses:$LATEST",
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": 3,
+            },
+            "requestPayload": event,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "responsePayload": {"errorType": "Throttled", "errorMessage": "starting the execution: Rate exceeded"},
+        }
+    )
+
+
+def redrive(aws, queue_url: str) -> dict:
+    """Runs `redrive` with the operator's view of the stack; what it says it did."""
+    subprocess.run(["cargo", "build", "--bin", "redrive"], cwd=REPO, check=True)
+    environment = dict(os.environ)
+    environment.update(FUNCTION_ENVIRONMENT)
+    environment.update(
+        {
+            "IPCAM_FAILURE_QUEUE_URL": queue_url,
+            "AWS_ENDPOINT_URL": aws.services.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": REGION,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
+    environment.pop("AWS_ENDPOINT_URL_S3", None)
+    done = subprocess.run(
+        [str(REPO / "target" / "debug" / "redrive")],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    return json.loads(done.stdout)
+
+
+def test_redrive_starts_what_ingest_ses_never_started_once(aws, rekognition):
+    queue_url = aws.sqs.create_queue(QueueName=FAILURE_QUEUE)["QueueUrl"]
+
+    # An e-mail from the front door whose event ingest-ses failed on: stored
+    # by the S3 action, its event in the failure queue.
+    receipt = json.loads((FIXTURES / "ses_receipt_frontdoor_person_snapshot.json").read_text())
+    queued_id = receipt["Records"][0]["ses"]["mail"]["messageId"]
+    aws.store_message(INCOMING_PREFIX + queued_id, PERSON_SNAPSHOT)
+    aws.sqs.send_message(QueueUrl=queue_url, MessageBody=lambda_failure_record(receipt))
+
+    # An e-mail from the drive whose event was lost altogether: only stored.
+    lost_id = "r7k2mq90ab3cd4lostdrivesnapshot0001"
+    from_the_drive = PERSON_SNAPSHOT.replace(b"frontdoor@cams.example.com", b"drive@cams.example.com")
+    aws.store_message(INCOMING_PREFIX + lost_id, from_the_drive)
+
+    for message_id in (queued_id, lost_id):
+        rekognition.sees(f"frames/{message_id}/0.jpg", PERSON_AT_THE_DOOR)
+    assert aws.executions() == []
+
+    first = redrive(aws, queue_url)
+
+    # The queued message, started from its record, is found started when
+    # the stored messages are gone through.
+    assert first == {"started": 2, "alreadyStarted": 1, "refused": 0, "kept": 0}, first
+    executions = {execution["name"]: execution for execution in aws.executions()}
+    assert sorted(executions) == sorted([queued_id, lost_id])
+    for execution in executions.values():
+        finished = aws.finished_execution(execution["executionArn"])
+        assert finished["status"] == "SUCCEEDED", finished
+    alerts = aws.alerts()
+    assert sorted((alert.body["camera"], alert.body["event"]["id"]) for alert in alerts) == sorted(
+        [("frontdoor", queued_id), ("drive", lost_id)]
+    )
+    # The record is gone from the queue once its message started.
+    attributes = aws.sqs.get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    assert attributes == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
+
+    # Run again, and with the record delivered twice: nothing new starts.
+    aws.sqs.send_message(QueueUrl=queue_url, MessageBody=lambda_failure_record(receipt))
+    second = redrive(aws, queue_url)
+
+    assert second == {"started": 0, "alreadyStarted": 3, "refused": 0, "kept": 0}, second
+    assert len(aws.sfn.list_executions(stateMachineArn=STATE_MACHINE_ARN)["executions"]) == 2
+    assert aws.alerts() == []
+    assert aws.sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0).get("Messages", []) == []
