@@ -316,6 +316,78 @@ def check_makefile(binaries: list[str], problems: Problems) -> None:
         )
 
 
+def get_att_target(value) -> tuple[str, str] | None:
+    """The resource and attribute of an `Fn::GetAtt`, in either form."""
+    if not (isinstance(value, dict) and "Fn::GetAtt" in value):
+        return None
+    target = value["Fn::GetAtt"]
+    resource, _, attribute = (".".join(target) if isinstance(target, list) else str(target)).partition(".")
+    return resource, attribute
+
+
+def check_failure_destinations(template: dict, problems: Problems) -> None:
+    """Every function SES invokes asynchronously keeps what it fails on: an
+    on-failure destination, an encrypted SQS queue that keeps its messages
+    14 days, that the function's role may send to, watched by an alarm on
+    the queue's visible messages. Without one, Lambda drops the event after
+    its retries and the stored e-mail starts nothing."""
+    resources = template.get("Resources", {})
+    for rule_name, rule in resources_of(template, "AWS::SES::ReceiptRule").items():
+        for action in rule.get("Properties", {}).get("Rule", {}).get("Actions", []):
+            lambda_action = action.get("LambdaAction")
+            if not lambda_action or lambda_action.get("InvocationType", "Event") != "Event":
+                continue
+            target = get_att_target(lambda_action.get("FunctionArn"))
+            if target is None or target[0] not in resources:
+                problems.add(rule_name, "its Lambda action names no function of the stack")
+                continue
+            name = target[0]
+            function = resources[name]
+            on_failure = (
+                (function_property(template, function, "EventInvokeConfig") or {})
+                .get("DestinationConfig", {})
+                .get("OnFailure", {})
+            )
+            queue_target = get_att_target(on_failure.get("Destination"))
+            queue = resources.get(queue_target[0], {}) if queue_target else {}
+            if on_failure.get("Type") != "SQS" or queue.get("Type") != "AWS::SQS::Queue":
+                problems.add(
+                    name,
+                    "SES invokes it asynchronously, and it has no on-failure destination: "
+                    "give it EventInvokeConfig.DestinationConfig.OnFailure, an SQS queue of the stack",
+                )
+                continue
+            queue_name = queue_target[0]
+            properties = queue.get("Properties", {})
+            if not (properties.get("SqsManagedSseEnabled") or properties.get("KmsMasterKeyId")):
+                problems.add(queue_name, "the failure queue of " + name + " is not encrypted")
+            if str(properties.get("MessageRetentionPeriod")) != "1209600":
+                problems.add(queue_name, "the failure queue of " + name + " does not keep messages 14 days")
+            may_send = any(
+                statement.get("Effect") == "Allow"
+                and "sqs:SendMessage" in as_list(statement.get("Action"))
+                and any(
+                    get_att_target(resource) == (queue_name, "Arn")
+                    for resource in as_list(statement.get("Resource"))
+                )
+                for statement in role_statements(template, function)
+            )
+            if not may_send:
+                problems.add(name, f"its role may not sqs:SendMessage to its failure queue {queue_name}")
+            watched = any(
+                alarm.get("Properties", {}).get("Namespace") == "AWS/SQS"
+                and alarm.get("Properties", {}).get("MetricName") == "ApproximateNumberOfMessagesVisible"
+                and any(
+                    get_att_target(dimension.get("Value")) == (queue_name, "QueueName")
+                    for dimension in alarm.get("Properties", {}).get("Dimensions", [])
+                )
+                and alarm.get("Properties", {}).get("AlarmActions")
+                for alarm in resources_of(template, "AWS::CloudWatch::Alarm").values()
+            )
+            if not watched:
+                problems.add(queue_name, "no alarm with an action watches the visible messages of the failure queue")
+
+
 def translate(template: dict, problems: Problems) -> dict | None:
     """Runs SAM's translator, as CloudFormation's transform would."""
     from samtranslator.model.exceptions import InvalidDocumentException
@@ -360,6 +432,7 @@ def main() -> int:
     check_state_machines(template, template_path, problems)
     binaries = check_functions(template, template_path, problems)
     check_makefile(binaries, problems)
+    check_failure_destinations(template, problems)
     translated = translate(template, problems)
 
     if problems.items:
@@ -373,7 +446,8 @@ def main() -> int:
     print(
         f"check_stack: ok: {len(binaries)} functions ({', '.join(binaries)}) built from "
         "their crates with the variables they read, the alerts table reachable by its users "
-        "only, each as it needs; every state machine substitution provided"
+        "only, each as it needs; every state machine substitution provided; what SES invokes "
+        "keeps what it fails on, watched"
     )
     return 0
 
