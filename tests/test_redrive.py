@@ -49,8 +49,9 @@ def lambda_failure_record(event: dict) -> str:
     )
 
 
-def redrive(aws, queue_url: str) -> dict:
-    """Runs `redrive` with the operator's view of the stack; what it says it did."""
+def redrive(aws, queue_url: str, succeeds: bool = True) -> dict:
+    """Runs `redrive` with the operator's view of the stack; what it says it
+    did. It fails while it keeps anything."""
     subprocess.run(["cargo", "build", "--bin", "redrive"], cwd=REPO, check=True)
     environment = dict(os.environ)
     environment.update(FUNCTION_ENVIRONMENT)
@@ -72,7 +73,7 @@ def redrive(aws, queue_url: str) -> dict:
         capture_output=True,
         timeout=120,
     )
-    assert done.returncode == 0, done.stderr.decode()
+    assert (done.returncode == 0) == succeeds, done.stderr.decode()
     return json.loads(done.stdout)
 
 
@@ -124,3 +125,18 @@ def test_redrive_starts_what_ingest_ses_never_started_once(aws, rekognition):
     assert len(aws.sfn.list_executions(stateMachineArn=STATE_MACHINE_ARN)["executions"]) == 2
     assert aws.alerts() == []
     assert aws.sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0).get("Messages", []) == []
+
+
+def test_a_record_redrive_cannot_read_stays_in_the_queue(aws):
+    queue_url = aws.sqs.create_queue(QueueName=FAILURE_QUEUE)["QueueUrl"]
+    aws.sqs.send_message(QueueUrl=queue_url, MessageBody=lambda_failure_record({"Records": "not a list"}))
+
+    tally = redrive(aws, queue_url, succeeds=False)
+
+    assert tally == {"started": 0, "alreadyStarted": 0, "refused": 0, "kept": 1}, tally
+    assert aws.executions() == []
+    # Taken but not deleted: it comes back once hidden no longer.
+    attributes = aws.sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    assert attributes == {"ApproximateNumberOfMessagesNotVisible": "1"}
