@@ -84,6 +84,10 @@ DOMAIN=$(output DomainName)
 SENDGRID_URL=$(output SendGridUrl)
 
 # --- Configuration: uploaded before mail can arrive --------------------------
+# Now that the stack's domain is known, no sender of it may be allowed:
+# anyone can write to it with such a `From:`.
+cargo run --quiet -p ipcam -- config check --mail-domain "$DOMAIN" "$CONFIG" ||
+  die "$CONFIG trusts senders of $DOMAIN, the domain the cameras write to: fix it and run make deploy again (it was not uploaded)"
 aws s3 cp --only-show-errors --content-type 'application/toml' "$CONFIG" "$CONFIG_LOCATION"
 say "uploaded $CONFIG to $CONFIG_LOCATION (each function reads it at its next cold start)"
 

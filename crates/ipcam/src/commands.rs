@@ -115,9 +115,12 @@ pub fn extract(file: &Path, json: bool, out: Option<&Path>, config: Option<&Path
 
 /// `ipcam config check FILE`: a summary of a sound file, or every error of
 /// a wrong one, each on its own line, so that one run lists every fix.
-/// False when the file is wrong (its errors are printed).
-pub fn config_check(file: &Path) -> Result<bool> {
-    let config = match Config::load(file) {
+/// False when the file is wrong (its errors are printed). `mail_domains`
+/// are domains the cameras' mail is received for, besides those of the
+/// cameras' `to`.
+pub fn config_check(file: &Path, mail_domains: &[String]) -> Result<bool> {
+    let mail_domains: Vec<&str> = mail_domains.iter().map(String::as_str).collect();
+    let config = match Config::load_receiving_for(file, &mail_domains) {
         Ok(config) => config,
         Err(LoadError::Invalid { path, errors }) => {
             for error in &errors {

@@ -110,7 +110,14 @@ enum Command {
 enum ConfigCommand {
     /// Check a configuration file; each of its errors, one a line, names
     /// the line and the key.
-    Check { file: PathBuf },
+    Check {
+        file: PathBuf,
+        /// A domain the cameras' mail is received for (on AWS, the stack's
+        /// `DomainName`; `make deploy` passes it), besides those of the
+        /// cameras' `to`: no sender of it may be allowed. Repeatable.
+        #[arg(long = "mail-domain", value_name = "DOMAIN")]
+        mail_domains: Vec<String>,
+    },
 }
 
 /// The configuration from `--config`, or the defaults.
@@ -220,8 +227,8 @@ fn main() -> ExitCode {
             Ok(true)
         }),
         Command::Config {
-            command: ConfigCommand::Check { file },
-        } => commands::config_check(&file),
+            command: ConfigCommand::Check { file, mail_domains },
+        } => commands::config_check(&file, &mail_domains),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

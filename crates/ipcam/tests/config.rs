@@ -100,3 +100,37 @@ fn every_error_of_a_file_is_printed_on_its_own_line() {
         assert!(line.contains(place), "{line}");
     }
 }
+
+#[test]
+fn the_domain_the_cameras_write_to_is_refused_as_a_sender_and_the_error_says_why() {
+    let text = "[ingest]\nallowed_senders = [\"@cams.example.com\"]\n";
+    let file: PathBuf = std::env::temp_dir().join(format!(
+        "ipcam-config-{}-receiving.toml",
+        std::process::id()
+    ));
+    std::fs::write(&file, text).unwrap();
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_ipcam"))
+            .args(["config", "check"])
+            .args(args)
+            .arg(&file)
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    // Nothing in the file says where the cameras write to.
+    assert!(run(&[]).0);
+    // The stack's domain, as `make deploy` gives it.
+    let (ok, output) = run(&["--mail-domain", "cams.example.com"]);
+    std::fs::remove_file(&file).unwrap();
+    assert!(!ok, "{output}");
+    assert!(output.contains("line 2"), "{output}");
+    assert!(output.contains("allowed_senders"), "{output}");
+    assert!(
+        output.contains("anyone can send mail to that domain"),
+        "{output}"
+    );
+}

@@ -105,7 +105,7 @@ min_confidence = 70
 
 [[cameras]]
 name = "frontdoor"
-from = "frontdoor@cams.example.com"
+from = "frontdoor@isp-mail.example.net"
 labels = ["person"]
 
 [[cameras]]
@@ -132,7 +132,11 @@ min_confidence = 85
     fn cameras_are_recognised_by_sender_recipient_or_subject() {
         let config = Config::parse(FRONT_AND_DRIVE).unwrap();
         assert_eq!(
-            config.identify_camera(Some("Front Door <FrontDoor@cams.example.com>"), &[], None),
+            config.identify_camera(
+                Some("Front Door <FrontDoor@ISP-mail.example.net>"),
+                &[],
+                None
+            ),
             "frontdoor"
         );
         assert_eq!(

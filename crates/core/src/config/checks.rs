@@ -5,19 +5,22 @@
 
 use super::locate::Locator;
 use super::{
-    ActiveWindow, Alerts, Camera, Config, ConfigError, Rules, Serve, WantedLabel, UNKNOWN_CAMERA,
+    bare_address, ActiveWindow, Alerts, Camera, Config, ConfigError, Rules, SenderPattern, Serve,
+    WantedLabel, UNKNOWN_CAMERA,
 };
 
 impl Config {
     /// Every relation between keys that does not hold, each located;
-    /// empty when there is none.
-    pub(super) fn check(&self, at: &Locator<'_>) -> Vec<ConfigError> {
+    /// empty when there is none. `mail_domains` are the domains the
+    /// cameras' mail is received for, besides those of the cameras' `to`.
+    pub(super) fn check(&self, at: &Locator<'_>, mail_domains: &[&str]) -> Vec<ConfigError> {
         let mut errors = Vec::new();
         check_labels(&self.defaults.labels, "defaults", at, &mut errors);
         check_box_areas(&self.defaults, "defaults", at, &mut errors);
         check_windows(&self.defaults.active, "defaults", at, &mut errors);
         check_serve(&self.serve, at, &mut errors);
         check_alerts(&self.alerts, at, &mut errors);
+        check_receiving_domains(self, mail_domains, at, &mut errors);
         for (index, camera) in self.cameras.iter().enumerate() {
             let earlier = &self.cameras[..index];
             check_camera(&self.defaults, camera, index, earlier, at, &mut errors);
@@ -91,6 +94,102 @@ fn check_camera(
     // is the error of `[defaults]`, reported there once, not per camera.
     if camera.min_box_area.is_some() || camera.max_box_area.is_some() {
         check_box_areas(&camera.rules(defaults), &table, at, errors);
+    }
+}
+
+/// The domains the cameras write to, lower-cased: each given, and that of
+/// every camera's `to`, with where each is known from.
+fn receiving_domains(config: &Config, given: &[&str]) -> Vec<(String, String)> {
+    let mut domains: Vec<(String, String)> = given
+        .iter()
+        .map(|domain| {
+            let domain = domain.trim().trim_start_matches('@').to_ascii_lowercase();
+            let why = format!("the domain the stack receives the cameras' mail for is {domain}");
+            (domain, why)
+        })
+        .collect();
+    for camera in &config.cameras {
+        let Some(to) = camera.to.as_deref() else {
+            continue;
+        };
+        if let Some((_, host)) = bare_address(to).rsplit_once('@') {
+            let host = host.to_ascii_lowercase();
+            if !domains.iter().any(|(known, _)| *known == host) {
+                let why = format!(
+                    "the cameras write to {host} (camera `{}` writes to {to})",
+                    camera.name
+                );
+                domains.push((host, why));
+            }
+        }
+    }
+    domains.retain(|(domain, _)| !domain.is_empty());
+    domains
+}
+
+/// A sender of the domain the cameras write to vouches for no one: anyone
+/// on the Internet can write to that domain with `From:` any address of
+/// it, so an allow-list entry (or a camera's `from`) naming it lets every
+/// stranger in. Each such entry is an error at its key.
+fn check_receiving_domains(
+    config: &Config,
+    given: &[&str],
+    at: &Locator<'_>,
+    errors: &mut Vec<ConfigError>,
+) {
+    let domains = receiving_domains(config, given);
+    if domains.is_empty() {
+        return;
+    }
+    let receiving = |host: &str| {
+        domains
+            .iter()
+            .find(|(domain, _)| domain.eq_ignore_ascii_case(host))
+            .map(|(_, why)| why.as_str())
+    };
+    let advice = "anyone can send mail to that domain with any `From:` address of it, so it vouches for no one; name the address the camera really sends from (its own, or that of its ISP or webmail account), and keep the address it writes to unguessable";
+    for (position, entry) in config.ingest.allowed_senders.iter().enumerate() {
+        let (named, host) = match entry {
+            SenderPattern::Domain(domain) => (format!("@{domain}"), domain.as_str()),
+            SenderPattern::Address(address) => (
+                address.clone(),
+                address.rsplit_once('@').map_or("", |(_, host)| host),
+            ),
+        };
+        if let Some(why) = receiving(host) {
+            let key = format!("ingest.allowed_senders[{position}]");
+            let places = [
+                key.clone(),
+                "ingest.allowed_senders".into(),
+                "ingest".into(),
+            ];
+            errors.push(error_at(
+                at,
+                key,
+                &places,
+                format!("`{named}` cannot be an allowed sender: {why}, and {advice}"),
+            ));
+        }
+    }
+    for (index, camera) in config.cameras.iter().enumerate() {
+        let Some(from) = camera.from.as_deref() else {
+            continue;
+        };
+        let address = bare_address(from);
+        let host = address.rsplit_once('@').map_or("", |(_, host)| host);
+        if let Some(why) = receiving(host) {
+            let key = format!("cameras[{index}].from");
+            let places = [key.clone(), format!("cameras[{index}].name")];
+            errors.push(error_at(
+                at,
+                key,
+                &places,
+                format!(
+                    "camera `{}` cannot be recognised by the sender {address}: {why}, and {advice}",
+                    camera.name
+                ),
+            ));
+        }
     }
 }
 
@@ -264,6 +363,57 @@ mod tests {
         assert!(err.message.contains("defined twice"), "{err}");
     }
 
+    /// The cameras write to `cams.example.com` (the drive's `to`).
+    const WRITING_TO_CAMS: &str =
+        "[[cameras]]\nname = \"drive\"\nto = \"drive@cams.example.com\"\n";
+
+    #[test]
+    fn the_receiving_domain_is_refused_as_an_allowed_sender_and_says_why() {
+        for entry in [
+            "@cams.example.com",
+            "@CAMS.example.com",
+            "porch@cams.example.com",
+        ] {
+            let text = format!("{WRITING_TO_CAMS}\n[ingest]\nallowed_senders = [\"@isp.example.net\", \"{entry}\"]\n");
+            let err = one_error(&text);
+            assert_eq!(err.line, Some(6), "{err}");
+            assert_eq!(
+                err.key.as_deref(),
+                Some("ingest.allowed_senders[1]"),
+                "{err}"
+            );
+            assert!(err.message.contains("the cameras write to"), "{err}");
+            assert!(err.message.contains("anyone"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_camera_sender_of_the_receiving_domain_is_refused_at_its_from() {
+        let text = format!("{WRITING_TO_CAMS}\n[[cameras]]\nname = \"frontdoor\"\nfrom = \"Front <frontdoor@cams.example.com>\"\n");
+        let err = one_error(&text);
+        assert_eq!(err.line, Some(7), "{err}");
+        assert_eq!(err.key.as_deref(), Some("cameras[1].from"), "{err}");
+        assert!(err.message.contains("cams.example.com"), "{err}");
+    }
+
+    #[test]
+    fn the_stacks_domain_counts_as_receiving_when_it_is_known() {
+        let text = "[ingest]\nallowed_senders = [\"@cams.example.com\"]\n";
+        assert!(Config::parse(text).is_ok());
+        let errors = Config::parse_receiving_for(text, &["Cams.Example.com"]).unwrap_err();
+        let [error] = errors.as_slice() else {
+            panic!("one error expected: {errors}");
+        };
+        assert_eq!(error.key.as_deref(), Some("ingest.allowed_senders[0]"));
+        assert!(Config::parse_receiving_for(text, &["other.example.com"]).is_ok());
+    }
+
+    #[test]
+    fn senders_of_other_domains_are_let_be() {
+        let text = format!("{WRITING_TO_CAMS}\n[ingest]\nallowed_senders = [\"@isp.example.net\", \"cam@sub.cams.example.com\"]\n");
+        assert!(Config::parse(&text).is_ok());
+    }
+
     #[test]
     fn username_without_password_is_refused() {
         let err = one_error("[serve]\nusername = \"cam\"\n");
@@ -279,7 +429,7 @@ labels = ["person", "car"]
 
 [[cameras]]
 name = "frontdoor"
-from = "frontdoor@cams.example.com"
+from = "frontdoor@home-isp.example.net"
 labels = ["person"]
 
 [[cameras]]

@@ -68,6 +68,13 @@ impl Config {
     /// Parses and checks a configuration file's text: every error it has,
     /// each at its line and key.
     pub fn parse(text: &str) -> Result<Config, ConfigErrors> {
+        Config::parse_receiving_for(text, &[])
+    }
+
+    /// Like [`Config::parse`], knowing besides that the cameras' mail is
+    /// received for `mail_domains` (on AWS, the stack's domain): no sender
+    /// of those domains may be trusted.
+    pub fn parse_receiving_for(text: &str, mail_domains: &[&str]) -> Result<Config, ConfigErrors> {
         let (root, syntax) = toml::de::DeTable::parse_recoverable(text);
         let at = Locator::new(text, root.get_ref());
         // After a syntax error the parser's recovery guesses, and what it
@@ -77,7 +84,7 @@ impl Config {
         }
         let config = Config::deserialize(toml::de::Deserializer::from(root))
             .map_err(|err| at.parser_error(&err))?;
-        let mut errors = config.check(&at);
+        let mut errors = config.check(&at, mail_domains);
         // In the order of the file, which is how a user goes through them.
         errors.sort_by_key(|error| error.line.unwrap_or(usize::MAX));
         if errors.is_empty() {
@@ -90,11 +97,17 @@ impl Config {
     /// Reads, parses and checks a configuration file; each line of an
     /// error starts with the file's path.
     pub fn load(path: &Path) -> Result<Config, LoadError> {
+        Config::load_receiving_for(path, &[])
+    }
+
+    /// [`Config::load`], knowing the domains the cameras' mail is received
+    /// for (see [`Config::parse_receiving_for`]).
+    pub fn load_receiving_for(path: &Path, mail_domains: &[&str]) -> Result<Config, LoadError> {
         let text = std::fs::read_to_string(path).map_err(|error| LoadError::Read {
             path: path.to_path_buf(),
             error,
         })?;
-        Config::parse(&text).map_err(|errors| LoadError::Invalid {
+        Config::parse_receiving_for(&text, mail_domains).map_err(|errors| LoadError::Invalid {
             path: path.to_path_buf(),
             errors,
         })
