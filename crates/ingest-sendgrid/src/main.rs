@@ -14,7 +14,7 @@
 use ipcam_adapters_aws::lambda::{cold_start, inbox, secret_setting, setting};
 use ipcam_adapters_aws::{S3Store, StepFunctions};
 use ipcam_core::config::Config;
-use ipcam_core::stages::ingest::{ingest_sendgrid, BasicCredentials, Inbox};
+use ipcam_core::stages::ingest::{ingest_sendgrid, BasicCredentials, Inbox, SenderRules};
 use lambda_http::{run, service_fn, Body, Error, Request, Response};
 
 mod http;
@@ -33,6 +33,7 @@ async fn handle(f: &Function, request: Request) -> Result<Response<Body>, Error>
         &f.config,
         &post,
         Some(&f.credentials),
+        SenderRules::Apply,
         &f.inbox,
         &f.store,
         &f.executions,

@@ -61,6 +61,9 @@ async fn door(config: &str, delivery: &SesDelivery) -> (Ingested, usize) {
     (outcome, executions.started().len())
 }
 
+/// Every sender let in, on purpose: only the verdicts refuse.
+const ANYONE: &str = "[ingest]\nallow_any_sender = true\n";
+
 /// A camera of the example's kind, its sender named.
 const FRONTDOOR: &str =
     "[[cameras]]\nname = \"frontdoor\"\nfrom = \"frontdoor@home-cams.example.net\"\n";
@@ -94,7 +97,7 @@ async fn a_dmarc_failure_under_quarantine_is_refused_and_under_none_let_in() {
         "{outcome:?}"
     );
     delivery.dmarc_policy = Some("none".into());
-    let (outcome, started) = door("", &delivery).await;
+    let (outcome, started) = door(ANYONE, &delivery).await;
     assert!(matches!(outcome, Ingested::Started(_)), "{outcome:?}");
     assert_eq!(started, 1);
 }
@@ -104,7 +107,8 @@ async fn the_domains_policy_is_not_followed_when_the_config_says_so() {
     let deliveries = deliveries(include_str!(
         "../fixtures/ses_receipt_forged_camera_sender.json"
     ));
-    let config = "[ingest.verdicts]\ndmarc_policy = \"ignore\"\n";
+    let config =
+        "[ingest]\nallow_any_sender = true\n[ingest.verdicts]\ndmarc_policy = \"ignore\"\n";
     let (outcome, started) = door(config, &deliveries[0]).await;
     assert!(matches!(outcome, Ingested::Started(_)), "{outcome:?}");
     assert_eq!(started, 1);

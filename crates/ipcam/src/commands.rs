@@ -144,6 +144,9 @@ pub fn config_check(file: &Path, mail_domains: &[String]) -> Result<bool> {
             .join(", "),
         config.defaults.min_confidence.0
     );
+    for warning in config.warnings() {
+        eprintln!("ipcam: {}: warning: {warning}", file.display());
+    }
     Ok(true)
 }
 

@@ -55,10 +55,15 @@ where
     let detector = make_detector(store.clone())?;
     // The report says what alerted; the alert itself goes to the file.
     let notifier = LocalNotifier::new(Terminal::Off, Some(alerts_file.clone()), webhook);
+    if options.check_senders {
+        for warning in config.warnings() {
+            eprintln!("ipcam: warning: {warning}");
+        }
+    }
     let door = Door {
         config: config.clone(),
         rules: if options.check_senders {
-            SenderRules::Apply
+            SenderRules::Local
         } else {
             SenderRules::Skip
         },

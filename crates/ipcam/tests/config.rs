@@ -134,3 +134,27 @@ fn the_domain_the_cameras_write_to_is_refused_as_a_sender_and_the_error_says_why
         "{output}"
     );
 }
+
+#[test]
+fn an_open_door_is_sound_but_warned_about_and_a_closed_one_is_not() {
+    let (ok, output) = check(
+        "open",
+        "[[cameras]]\nname = \"garden\"\nsubject = \"Garden\"\n",
+    );
+    assert!(ok, "{output}");
+    assert!(output.contains("OK (1 camera;"), "{output}");
+    assert!(output.contains("warning: the door is open"), "{output}");
+    assert!(output.contains("allow_any_sender = true"), "{output}");
+    let (ok, output) = check("open-written", "[ingest]\nallow_any_sender = true\n");
+    assert!(ok, "{output}");
+    assert!(
+        output.contains("anyone who finds the inbound address"),
+        "{output}"
+    );
+    let (ok, output) = check(
+        "closed",
+        "[[cameras]]\nname = \"garden\"\nfrom = \"garden@isp.example.net\"\n",
+    );
+    assert!(ok, "{output}");
+    assert!(!output.contains("warning"), "{output}");
+}

@@ -138,6 +138,38 @@ fn the_readable_report_says_what_alerted_and_where_the_picture_is() {
 }
 
 #[test]
+fn check_senders_lets_everyone_through_an_open_door_locally_and_warns_that_aws_would_not() {
+    let out = scratch("open-door");
+    let config = out.join("ipcam.toml");
+    std::fs::write(
+        &config,
+        "[[cameras]]\nname = \"garden\"\nsubject = \"Garden\"\n",
+    )
+    .unwrap();
+    let garden = samples().join("garden_empty.eml");
+    let taken = ipcam(&[
+        "process",
+        "--json",
+        "--check-senders",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        garden.to_str().unwrap(),
+    ]);
+    assert!(taken.status.success(), "{taken:?}");
+    assert_eq!(json_lines(&taken)[0]["alert"], false);
+    let warning = String::from_utf8_lossy(&taken.stderr);
+    assert!(warning.contains("warning: the door is open"), "{warning}");
+    assert!(
+        warning.contains("on AWS every message is refused"),
+        "{warning}"
+    );
+    assert!(warning.contains("allow_any_sender = true"), "{warning}");
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+#[test]
 fn check_senders_refuses_what_the_allow_list_does_not_name_and_only_then() {
     let out = scratch("check-senders");
     let config = out.join("ipcam.toml");

@@ -29,6 +29,31 @@ impl Config {
     }
 }
 
+impl Config {
+    /// True when no sender is named: `[ingest] allowed_senders` is empty
+    /// and no camera has a `from` (an open door, see [`super::Ingest`]).
+    pub fn names_no_sender(&self) -> bool {
+        self.ingest.allowed_senders.is_empty()
+            && self.cameras.iter().all(|camera| camera.from.is_none())
+    }
+
+    /// What is allowed but probably not meant, one sentence each: what
+    /// `ipcam config check` warns about (the file is still sound).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.names_no_sender() {
+            warnings.push(if self.ingest.allow_any_sender {
+                "the door is open: no sender is named and `[ingest] allow_any_sender = true`, so on AWS anyone who finds the inbound address can make the stack spend money (each picture analysed is billed)".to_string()
+            } else {
+                "the door is open: no sender is named (`[ingest] allowed_senders` is empty and no camera has a `from`); on AWS every message is refused until you name the cameras' senders or write `[ingest] allow_any_sender = true`, while `ipcam process` and `ipcam serve` let everyone in".to_string()
+            });
+        } else if self.ingest.allow_any_sender {
+            warnings.push("`[ingest] allow_any_sender = true` changes nothing: senders are named, and only they are let in".to_string());
+        }
+        warnings
+    }
+}
+
 /// An error named by the key path `key`, at the line of the first of
 /// `places` the file has: the key itself when it is written, else what
 /// stands for it (a camera's `name` for a key the camera lacks).

@@ -516,6 +516,13 @@ pub struct Ingest {
     pub max_message_bytes: MessageBytes,
     /// What a failed check of the mail service does.
     pub verdicts: Verdicts,
+    /// Let everyone in on AWS while no sender is named (an open door).
+    /// Off by default: a stranger who finds the inbound address then
+    /// spends the owner's money, so the Lambdas refuse every message of an
+    /// open door unless this is written. `ipcam process` and `ipcam serve`
+    /// let everyone in through an open door whatever it says (they warn).
+    /// It changes nothing once a sender is named.
+    pub allow_any_sender: bool,
 }
 
 /// What each check of the mail service does when it fails.

@@ -49,7 +49,7 @@ impl<E: Executions + 'static> Intake<E> {
             let admitted = admit(
                 &self.config,
                 incoming,
-                SenderRules::Apply,
+                SenderRules::Local,
                 &self.inbox,
                 &self.store,
             )
@@ -70,6 +70,7 @@ impl<E: Executions + 'static> Intake<E> {
             &self.config,
             post,
             self.credentials.as_ref(),
+            SenderRules::Local,
             &self.inbox,
             &self.store,
             &*self.executions,
@@ -91,6 +92,7 @@ impl<E: Executions + 'static> Mailbox for Intake<E> {
         let outcome = ingest(
             &self.config,
             incoming,
+            SenderRules::Local,
             &self.inbox,
             &self.store,
             &*self.executions,

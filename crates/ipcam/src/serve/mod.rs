@@ -107,6 +107,10 @@ where
         &store_folder,
         settings.min_free_mib.0.saturating_mul(1024 * 1024),
     );
+    // An open door lets everyone in here, as on no AWS stack: say so.
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
     let intake = Arc::new(Intake {
         config,
         store: store.clone(),

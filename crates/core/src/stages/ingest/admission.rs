@@ -169,8 +169,8 @@ pub(crate) fn admit(config: &Config, arrival: &Arrival<'_>) -> Result<(), Reject
             ),
         }
     }
-    if arrival.sender_rules == SenderRules::Apply {
-        check_sender(config, arrival.from)?;
+    if arrival.sender_rules != SenderRules::Skip {
+        check_sender(config, arrival.from, arrival.sender_rules)?;
     }
     if let Some(size) = arrival.size {
         check_size(config, size)?;
@@ -208,18 +208,25 @@ pub fn check_size(config: &Config, size: u64) -> Result<(), Rejection> {
 }
 
 /// True when the configuration names no sender at all: then everyone is
-/// let in (see [`crate::config::Ingest`]).
+/// let in locally, and on AWS only when `[ingest] allow_any_sender` says so
+/// (see [`crate::config::Ingest`]).
 pub(crate) fn door_is_open(config: &Config) -> bool {
-    config.ingest.allowed_senders.is_empty()
-        && config.cameras.iter().all(|camera| camera.from.is_none())
+    config.names_no_sender()
 }
 
-/// Refuses a sender that is not allowed. A header naming several mailboxes
+/// Refuses a sender that is not allowed, or anyone at an open door on AWS
+/// not written open. A header naming several mailboxes
 /// (or a group) is refused while the door is closed: a camera writes from
 /// one address, and a list could smuggle an allowed one in beside another.
-fn check_sender(config: &Config, from: &[String]) -> Result<(), Rejection> {
+fn check_sender(config: &Config, from: &[String], rules: SenderRules) -> Result<(), Rejection> {
     if door_is_open(config) {
-        return Ok(());
+        if rules == SenderRules::Local || config.ingest.allow_any_sender {
+            return Ok(());
+        }
+        return Err(Rejection::new(
+            RejectReason::SenderNotAllowed,
+            "the door is open: no sender is named (`[ingest] allowed_senders` is empty and no camera has a `from`), and on AWS an open door lets in no one, since a stranger would spend the owner's money; name the cameras' senders, or write `[ingest] allow_any_sender = true`",
+        ));
     }
     let addresses = match sender_addresses(from) {
         Ok(addresses) => addresses,
@@ -389,17 +396,78 @@ to = "garden@in.example.com"
         );
     }
 
+    fn reason_under(
+        config: &Config,
+        rules: SenderRules,
+        from_values: &[&str],
+    ) -> Option<RejectReason> {
+        let from = from(from_values);
+        admit(
+            config,
+            &Arrival {
+                from: &from,
+                failed: &[],
+                size: None,
+                sender_rules: rules,
+            },
+        )
+        .err()
+        .map(|rejection| rejection.reason)
+    }
+
+    /// An open door, written open: every sender is let in, on AWS too.
+    const ANYONE: &str = "[ingest]\nallow_any_sender = true\n";
+
+    const OPEN: &str = "[[cameras]]\nname = \"garden\"\nto = \"garden@in.example.com\"\n";
+
     #[test]
-    fn everyone_is_let_in_while_no_sender_is_named() {
-        let config = config("[[cameras]]\nname = \"garden\"\nto = \"garden@in.example.com\"\n");
+    fn everyone_is_let_in_locally_while_no_sender_is_named() {
+        let config = config(OPEN);
         assert!(door_is_open(&config));
-        assert_eq!(reason_for(&config, &["anyone@example.org"], &[]), None);
-        assert_eq!(reason_for(&config, &[], &[]), None);
+        assert_eq!(
+            reason_under(&config, SenderRules::Local, &["anyone@example.org"]),
+            None
+        );
+        assert_eq!(reason_under(&config, SenderRules::Local, &[]), None);
+    }
+
+    #[test]
+    fn an_open_door_lets_no_one_in_on_aws_and_says_how_to_open_it() {
+        let config = config(OPEN);
+        let from = from(&["anyone@example.org"]);
+        let rejection = admit(
+            &config,
+            &Arrival {
+                from: &from,
+                failed: &[],
+                size: None,
+                sender_rules: SenderRules::Apply,
+            },
+        )
+        .unwrap_err();
+        assert_eq!(rejection.reason, RejectReason::SenderNotAllowed);
+        assert!(
+            rejection.detail.contains("allow_any_sender = true"),
+            "{rejection}"
+        );
+        assert_eq!(
+            reason_under(&config, SenderRules::Apply, &[]),
+            Some(RejectReason::SenderNotAllowed)
+        );
+    }
+
+    #[test]
+    fn an_open_door_written_as_such_lets_everyone_in_on_aws() {
+        let config = config(&format!("{OPEN}[ingest]\nallow_any_sender = true\n"));
+        assert_eq!(
+            reason_under(&config, SenderRules::Apply, &["anyone@example.org"]),
+            None
+        );
     }
 
     #[test]
     fn spam_and_virus_are_refused_by_default() {
-        let config = config("");
+        let config = config(ANYONE);
         assert_eq!(
             reason_for(&config, &["a@b.example"], &[Check::Spam]),
             Some(RejectReason::Spam)
@@ -412,7 +480,7 @@ to = "garden@in.example.com"
 
     #[test]
     fn spf_dkim_and_dmarc_failures_are_ignored_by_default() {
-        let config = config("");
+        let config = config(ANYONE);
         assert_eq!(
             reason_for(
                 &config,
@@ -461,7 +529,7 @@ to = "garden@in.example.com"
     #[test]
     fn each_verdict_follows_its_own_setting() {
         let config = config(
-            "[ingest.verdicts]\nspam = \"ignore\"\nvirus = \"ignore\"\nspf = \"reject\"\ndkim = \"reject\"\ndmarc = \"reject\"\n",
+            "[ingest]\nallow_any_sender = true\n[ingest.verdicts]\nspam = \"ignore\"\nvirus = \"ignore\"\nspf = \"reject\"\ndkim = \"reject\"\ndmarc = \"reject\"\n",
         );
         for (check, reason) in [
             (Check::Spf, Some(RejectReason::Spf)),
@@ -480,7 +548,8 @@ to = "garden@in.example.com"
 
     #[test]
     fn gravest_failure_is_the_reason_given() {
-        let config = config("[ingest.verdicts]\nspf = \"reject\"\n");
+        let config =
+            config("[ingest]\nallow_any_sender = true\n[ingest.verdicts]\nspf = \"reject\"\n");
         assert_eq!(
             reason_for(
                 &config,

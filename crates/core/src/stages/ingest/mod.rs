@@ -130,7 +130,13 @@ impl Incoming {
 /// files it is given are the owner's own choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SenderRules {
+    /// The allow-list applies, and an open door (no sender named) lets no
+    /// one in unless `[ingest] allow_any_sender` says so: the Lambdas.
     Apply,
+    /// The allow-list applies, but an open door lets everyone in, so that a
+    /// new setup on the owner's machine works on its first e-mail:
+    /// `ipcam serve`, and `ipcam process --check-senders`.
+    Local,
     Skip,
 }
 
@@ -316,14 +322,17 @@ pub async fn admit(
 
 /// [`admit`], then starts the message's execution: how every door but
 /// `ipcam process` (which runs the execution itself) takes a message.
+/// `rules` is [`SenderRules::Apply`] on AWS, [`SenderRules::Local`] for
+/// `ipcam serve`.
 pub async fn ingest(
     config: &Config,
     incoming: Incoming,
+    rules: SenderRules,
     inbox: &Inbox,
     store: &impl ObjectStore,
     executions: &impl Executions,
 ) -> Result<Ingested, StageError> {
-    let admitted = match admit(config, incoming, SenderRules::Apply, inbox, store).await? {
+    let admitted = match admit(config, incoming, rules, inbox, store).await? {
         Admission::Admitted(admitted) => admitted,
         Admission::Rejected(rejection) => return Ok(Ingested::Rejected(rejection)),
     };
@@ -476,7 +485,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_whole_message_over_the_limit_is_refused_whatever_the_sender_rules() {
-        let config = "[ingest]\nmax_message_bytes = 1024\n";
+        let config = "[ingest]\nmax_message_bytes = 1024\nallow_any_sender = true\n";
         let big = [b"From: a@b.example\r\n\r\n".as_slice(), &[b'x'; 2000]].concat();
         for rules in [SenderRules::Apply, SenderRules::Skip] {
             let (admission, _) = admit_smtp(config, &big, "", rules).await;
@@ -511,20 +520,34 @@ mod tests {
 
     #[tokio::test]
     async fn the_same_message_twice_has_the_same_id_and_starts_once() {
-        let config = Config::parse("").unwrap();
+        let config = Config::parse("[ingest]\nallow_any_sender = true\n").unwrap();
         let executions = crate::testing::RecordedExecutions::default();
         let store = MemoryStore::default();
         let raw = b"From: a@b.example\r\n\r\nbody".to_vec();
         let first = Incoming::whole(Source::Sendgrid, raw.clone(), "t1".into());
         let again = Incoming::whole(Source::Sendgrid, raw, "t2".into());
         assert_eq!(first.id(), again.id());
-        let outcome = ingest(&config, first, &inbox(), &store, &executions)
-            .await
-            .unwrap();
+        let outcome = ingest(
+            &config,
+            first,
+            SenderRules::Apply,
+            &inbox(),
+            &store,
+            &executions,
+        )
+        .await
+        .unwrap();
         assert!(matches!(outcome, Ingested::Started(_)), "{outcome:?}");
-        let outcome = ingest(&config, again, &inbox(), &store, &executions)
-            .await
-            .unwrap();
+        let outcome = ingest(
+            &config,
+            again,
+            SenderRules::Apply,
+            &inbox(),
+            &store,
+            &executions,
+        )
+        .await
+        .unwrap();
         assert_eq!(outcome, Ingested::Duplicate);
         assert_eq!(
             store.keys(),

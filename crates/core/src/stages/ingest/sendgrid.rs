@@ -24,7 +24,7 @@ use subtle::ConstantTimeEq;
 use super::admission::{Check, RejectReason, Rejection};
 use super::form::Form;
 use super::rebuild::rebuild;
-use super::{ingest, Inbox, Incoming, Ingested};
+use super::{ingest, Inbox, Incoming, Ingested, SenderRules};
 use crate::config::Config;
 use crate::contract::Source;
 use crate::ports::{Executions, ObjectStore};
@@ -133,11 +133,13 @@ impl SendgridAnswer {
 ///
 /// `credentials` is `None` only for a local endpoint whose owner chose to
 /// ask for none (`ipcam serve` on a trusted network); the Lambda always
-/// asks.
+/// asks. `rules` is [`SenderRules::Apply`] on AWS, [`SenderRules::Local`]
+/// for `ipcam serve`.
 pub async fn ingest_sendgrid(
     config: &Config,
     post: &SendgridPost,
     credentials: Option<&BasicCredentials>,
+    rules: SenderRules,
     inbox: &Inbox,
     store: &impl ObjectStore,
     executions: &impl Executions,
@@ -191,7 +193,7 @@ pub async fn ingest_sendgrid(
     if let Some(sender) = envelope_sender(&form) {
         tracing::info!(id = %id, envelope_sender = %sender, "SendGrid post received");
     }
-    let outcome = ingest(config, incoming, inbox, store, executions).await?;
+    let outcome = ingest(config, incoming, rules, inbox, store, executions).await?;
     Ok(SendgridAnswer {
         outcome,
         id: Some(id),
@@ -373,6 +375,7 @@ mod tests {
             &config,
             request,
             Some(&credentials()),
+            SenderRules::Apply,
             &inbox(),
             store,
             executions,
@@ -539,15 +542,17 @@ mod tests {
                 (field, None, None, value),
             ])
         };
-        let strict = "[ingest.verdicts]\nspf = \"reject\"\ndkim = \"reject\"\n";
+        // Every sender is let in: only the verdicts refuse.
+        let anyone = "[ingest]\nallow_any_sender = true\n";
+        let strict = "[ingest]\nallow_any_sender = true\n[ingest.verdicts]\nspf = \"reject\"\ndkim = \"reject\"\n";
         for (request, config, expected) in [
             (
                 mail_with("spam_score", b"7.3"),
-                "",
+                anyone,
                 Some(RejectReason::Spam),
             ),
-            (mail_with("spam_score", b"1.2"), "", None),
-            (mail_with("SPF", b"fail"), "", None),
+            (mail_with("spam_score", b"1.2"), anyone, None),
+            (mail_with("SPF", b"fail"), anyone, None),
             (mail_with("SPF", b"fail"), strict, Some(RejectReason::Spf)),
             (mail_with("SPF", b"softfail"), strict, None),
             (
@@ -581,7 +586,7 @@ mod tests {
         let mut big = CAMERA_MAIL.to_vec();
         big.extend(std::iter::repeat_n(b'x', 3000));
         let answer = ingest(
-            "[ingest]\nmax_message_bytes = 2048\n",
+            "[ingest]\nmax_message_bytes = 2048\nallow_any_sender = true\n",
             &raw_post(&big),
             &store,
             &executions,
@@ -632,11 +637,12 @@ mod tests {
 
     #[tokio::test]
     async fn step_functions_unavailable_is_an_error_that_may_pass() {
-        let config = Config::parse("").unwrap();
+        let config = Config::parse("[ingest]\nallow_any_sender = true\n").unwrap();
         let err = ingest_sendgrid(
             &config,
             &raw_post(CAMERA_MAIL),
             Some(&credentials()),
+            SenderRules::Apply,
             &inbox(),
             &MemoryStore::default(),
             &UnavailableExecutions,

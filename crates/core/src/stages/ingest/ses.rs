@@ -2,7 +2,7 @@
 //! message, then its Lambda action hands over what SES knows of it.
 
 use super::admission::Check;
-use super::{ingest, Inbox, Incoming, Ingested};
+use super::{ingest, Inbox, Incoming, Ingested, SenderRules};
 use crate::config::Config;
 use crate::contract::Source;
 use crate::ports::{Executions, ObjectStore};
@@ -95,7 +95,15 @@ pub async fn ingest_ses(
     store: &impl ObjectStore,
     executions: &impl Executions,
 ) -> Result<Ingested, StageError> {
-    ingest(config, delivery.incoming(), inbox, store, executions).await
+    ingest(
+        config,
+        delivery.incoming(),
+        SenderRules::Apply,
+        inbox,
+        store,
+        executions,
+    )
+    .await
 }
 
 #[cfg(test)]
@@ -212,7 +220,9 @@ mod tests {
 
     #[tokio::test]
     async fn stored_message_over_the_limit_starts_nothing() {
-        let config = Config::parse("[ingest]\nmax_message_bytes = 100_000\n").unwrap();
+        let config =
+            Config::parse("[ingest]\nmax_message_bytes = 100_000\nallow_any_sender = true\n")
+                .unwrap();
         let executions = RecordedExecutions::default();
         let outcome = ingest_ses(
             &config,
@@ -232,7 +242,7 @@ mod tests {
 
     #[tokio::test]
     async fn message_the_s3_action_did_not_store_still_starts_so_its_failure_shows() {
-        let config = Config::parse("").unwrap();
+        let config = Config::parse("[ingest]\nallow_any_sender = true\n").unwrap();
         let executions = RecordedExecutions::default();
         let outcome = ingest_ses(
             &config,
