@@ -497,9 +497,13 @@ impl Default for ExtractSettings {
 /// `verdicts.dmarc = "reject"` when the cameras send through a provider
 /// whose domain publishes DMARC.
 ///
-/// The door is open while nothing names a sender: with `allowed_senders`
-/// empty and no camera recognised by `from`, everyone is let in, so a new
-/// setup works on its first e-mail. As soon as one sender is named, only
+/// The door is open while nothing names a sender (`allowed_senders` empty
+/// and no camera recognised by `from`): `ipcam process` and `ipcam serve`
+/// then let everyone in, so a new setup works on its first e-mail, while
+/// the Lambdas let no one in unless `allow_any_sender` is true. No sender
+/// may be of the domain the cameras write to (`ipcam config check` refuses
+/// it): anyone can write to it with such a `From`. As soon as one sender is
+/// named, only
 /// the named senders get in: those in `allowed_senders`, and every camera's
 /// `from` (configuring a camera by its sender says it is trusted). A camera
 /// recognised only by `to` or `subject` then needs its sender listed here.
