@@ -146,6 +146,9 @@ mod tests {
         assert_eq!(config.rules_for("drive").required_zones.len(), 1);
         assert_eq!(config.rules_for("frontdoor").labels.len(), 2);
         assert_eq!(config.rules_for("drive").cooldown, Span::from_secs(120));
+        assert_eq!(config.alerts.email_to.len(), 1);
+        assert_eq!(config.alerts.smtp.map(|smtp| smtp.port), Some(587));
+        assert_eq!(config.serve.username.as_deref(), Some("camera"));
     }
 
     #[test]
