@@ -15,6 +15,7 @@ pub mod metric;
 mod rekognition;
 mod s3;
 mod ses;
+pub mod ses_event;
 mod sfn;
 mod sns;
 mod sqs;

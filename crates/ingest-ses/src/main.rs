@@ -8,14 +8,12 @@
 //! counted in the metric `IPCam/RejectedMessages`, so an alarm can watch
 //! for strangers.
 //!
-//! The event is read leniently ([`event`]): a verdict or header SES did not
+//! The event is read leniently ([`ses_event`](ipcam_adapters_aws::ses_event)): a verdict or header SES did not
 //! give counts as not given. A record that cannot be read at all is logged
 //! with the message id it carries and fails the invocation (error type
 //! `InvalidInput`) once the other records are handled, so that Lambda's
 //! retries and the function's failure destination keep the event; it is
 //! never dropped in silence.
-
-mod event;
 
 use ipcam_adapters_aws::lambda::{
     cold_start, diagnostic, inbox, run, service_fn, setting, Diagnostic, Error, LambdaEvent,
@@ -28,7 +26,7 @@ use ipcam_core::stages::ingest::{ingest_ses, Inbox, Ingested};
 use ipcam_core::stages::StageErrorKind;
 use serde_json::{json, Value};
 
-use event::{read_event, Unreadable};
+use ipcam_adapters_aws::ses_event::{read_event, Unreadable};
 
 struct Function {
     config: Config,

@@ -140,7 +140,7 @@ fn verdicts_and_headers_absent_or_null_count_as_not_given() {
             "receipt": { "timestamp": "2026-11-29T12:00:01Z", "spfVerdict": null, "dkimVerdict": {} }
         }
     });
-    let delivery = event::read_record(&record).unwrap();
+    let delivery = ipcam_adapters_aws::ses_event::read_record(&record).unwrap();
     assert_eq!(delivery.message_id, "m1");
     assert!(delivery.from.is_empty());
     assert_eq!(delivery.spf_verdict, None);

@@ -24,15 +24,13 @@
 //! prefix, `sqs:ReceiveMessage` and `sqs:DeleteMessage` on the queue, and
 //! what ingest-ses's role has.
 
-#[path = "../../ingest-ses/src/event.rs"]
-#[allow(dead_code)]
-mod event;
 mod stored;
 
 use anyhow::Context;
 use serde_json::Value;
 
 use ipcam_adapters_aws::lambda::{load_config, setting};
+use ipcam_adapters_aws::ses_event;
 use ipcam_adapters_aws::{QueuedMessage, S3Store, SqsQueue, StepFunctions};
 use ipcam_core::config::Config;
 use ipcam_core::ports::ObjectStore;
@@ -119,7 +117,7 @@ impl Redrive {
     /// with, so that the record can go.
     async fn redrive_record(&self, message: &QueuedMessage, tally: &mut Tally) -> bool {
         let records = match failed_event(&message.body)
-            .and_then(|event| event::read_event(&event).map_err(|err| err.to_string()))
+            .and_then(|event| ses_event::read_event(&event).map_err(|err| err.to_string()))
         {
             Ok(records) => records,
             Err(reason) => {
