@@ -76,27 +76,37 @@ impl DynamoAlertMemory {
             })
     }
 
-    /// The end of the snooze of every camera, if one was written.
-    async fn snooze_of_every_camera(&self) -> Result<Option<DateTime<Utc>>, PortError> {
+    /// The item `(camera, entry)`, read strongly consistent; `doing` says
+    /// what for, in the error.
+    async fn item(
+        &self,
+        camera: &str,
+        entry: &str,
+        doing: &str,
+    ) -> Result<Option<Item>, PortError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key("camera", AttributeValue::S(ALL_CAMERAS.to_string()))
-            .key("entry", AttributeValue::S(SNOOZE_ENTRY.to_string()))
+            .key("camera", AttributeValue::S(camera.to_string()))
+            .key("entry", AttributeValue::S(entry.to_string()))
             .consistent_read(true)
             .send()
             .await
-            .map_err(|err| {
-                classify(
-                    &format!(
-                        "reading the snooze of every camera from table {}",
-                        self.table
-                    ),
-                    &err,
-                )
-            })?;
-        Ok(output.item().and_then(snooze_until))
+            .map_err(|err| classify(&format!("{doing} from table {}", self.table), &err))?;
+        Ok(output.item)
+    }
+
+    /// The end of the snooze of every camera, if one was written.
+    async fn snooze_of_every_camera(&self) -> Result<Option<DateTime<Utc>>, PortError> {
+        let item = self
+            .item(
+                ALL_CAMERAS,
+                SNOOZE_ENTRY,
+                "reading the snooze of every camera",
+            )
+            .await?;
+        Ok(item.as_ref().and_then(snooze_until))
     }
 }
 
@@ -164,26 +174,14 @@ impl AlertMemory for DynamoAlertMemory {
 
     async fn notified(&self, camera: &str, event: &str) -> Result<Option<Notification>, PortError> {
         let entry = notified_entry(event);
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("camera", AttributeValue::S(camera.to_string()))
-            .key("entry", AttributeValue::S(entry.clone()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|err| {
-                classify(
-                    &format!(
-                        "reading the notification of event {event} from table {}",
-                        self.table
-                    ),
-                    &err,
-                )
-            })?;
-        output
-            .item()
+        let item = self
+            .item(
+                camera,
+                &entry,
+                &format!("reading the notification of event {event}"),
+            )
+            .await?;
+        item.as_ref()
             .map(notification_from_item)
             .transpose()
             .map_err(|why| {
