@@ -92,6 +92,15 @@ pub trait Detector: Send + Sync {
         frame: &Frame,
         min_confidence: f32,
     ) -> impl Future<Output = Result<Vec<Label>, PortError>> + Send;
+
+    /// The labels, as Rekognition names them, of which this detector knows
+    /// every kind of object: when it finds none of them in a frame, a
+    /// better detector would not find one either, short of this one's
+    /// misses. Only a camera whose wanted labels are all among them can be
+    /// gated by it. Empty (the default) for a detector that is no gate.
+    fn gate_vocabulary(&self) -> &[&str] {
+        &[]
+    }
 }
 
 /// Where alerts go: an SNS topic, or the terminal and a JSON-lines file.

@@ -18,6 +18,18 @@ pub(crate) fn label_is_wanted(wanted: &str, label: &Label) -> bool {
         .any(|name| same_label(wanted, name))
 }
 
+/// True when a detector that knows every kind of object named in
+/// `vocabulary` can say that none of the camera's wanted labels is in a
+/// frame: each wanted label is one of those names (or a synonym of one).
+pub(crate) fn vocabulary_covers(rules: &Rules, vocabulary: &[&str]) -> bool {
+    !rules.labels.is_empty()
+        && rules.labels.iter().all(|wanted| {
+            vocabulary
+                .iter()
+                .any(|name| same_label(&wanted.label, name))
+        })
+}
+
 fn same_label(wanted: &str, name: &str) -> bool {
     let wanted = wanted.trim();
     wanted.eq_ignore_ascii_case(name)

@@ -265,6 +265,8 @@ pub struct ScriptedDetector {
     pub throttle_first: AtomicUsize,
     /// Files refused, with the reason given.
     pub refused: Vec<(&'static str, &'static str)>,
+    /// What it can rule out when used as a gate.
+    pub vocabulary: Vec<&'static str>,
 }
 
 impl ScriptedDetector {
@@ -274,7 +276,14 @@ impl ScriptedDetector {
             asked: AtomicUsize::new(0),
             throttle_first: AtomicUsize::new(0),
             refused: Vec::new(),
+            vocabulary: Vec::new(),
         }
+    }
+
+    /// The same detector, able to serve as a gate for these labels.
+    pub fn gating(mut self, vocabulary: &[&'static str]) -> Self {
+        self.vocabulary = vocabulary.to_vec();
+        self
     }
 
     /// The same detector, refusing the frame of that file name with
@@ -292,6 +301,10 @@ impl ScriptedDetector {
 }
 
 impl Detector for ScriptedDetector {
+    fn gate_vocabulary(&self) -> &[&str] {
+        &self.vocabulary
+    }
+
     async fn detect(&self, frame: &Frame, min_confidence: f32) -> Result<Vec<Label>, PortError> {
         if self.throttle_first.load(Ordering::SeqCst) > 0 {
             self.throttle_first.fetch_sub(1, Ordering::SeqCst);

@@ -16,7 +16,7 @@ mod preprocess;
 mod shape;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use ipcam_core::contract::{Frame, Label};
 use ipcam_core::ports::{Detector, ObjectStore, PortError};
@@ -198,6 +198,19 @@ fn inference_executor() -> Option<tract_linalg::multithread::Executor> {
         .map(|pool| tract_linalg::multithread::Executor::MultiThread(Arc::new(pool)))
 }
 
+/// What the model can rule out as a gate in front of Rekognition: each of
+/// its 80 classes, and `Vehicle`, whose members a camera sees on a road (a
+/// van, a pick-up) it takes for a car or a truck. Not `Animal` nor `Pet`:
+/// Rekognition knows foxes, deer and rabbits, which this model has never
+/// been taught.
+static GATE_VOCABULARY: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    COCO_CLASSES
+        .iter()
+        .map(|class| class.name)
+        .chain(["Vehicle"])
+        .collect()
+});
+
 /// The [`Detector`] port on the embedded model: reads the frame from the
 /// object store and looks at it.
 pub struct NanoDetDetector<S> {
@@ -212,6 +225,10 @@ impl<S: ObjectStore> NanoDetDetector<S> {
 }
 
 impl<S: ObjectStore> Detector for NanoDetDetector<S> {
+    fn gate_vocabulary(&self) -> &[&str] {
+        &GATE_VOCABULARY
+    }
+
     async fn detect(&self, frame: &Frame, min_confidence: f32) -> Result<Vec<Label>, PortError> {
         let bytes = self.store.get(&frame.object()).await?;
         let model = self.model.clone();

@@ -29,8 +29,8 @@ use locate::Locator;
 pub use cameras::bare_address;
 pub use errors::{ConfigError, ConfigErrors, LoadError};
 pub use tables::{
-    ActiveWindow, Alerts, Camera, ExtractSettings, Ingest, OnFail, Rules, Serve, SmtpRelay,
-    Stationary, Verdicts, WantedLabel, Zone,
+    ActiveWindow, Alerts, Camera, DetectorKind, DetectorSettings, ExtractSettings, Ingest, OnFail,
+    Rules, Serve, SmtpRelay, Stationary, Verdicts, WantedLabel, Zone,
 };
 pub use values::{
     Bounded, ClockTime, Day, Fraction, ListenAddress, MailAddress, MessageBytes, Percent,
@@ -52,6 +52,10 @@ pub struct Config {
     /// How pictures are taken out of an e-mail.
     #[serde(default)]
     pub extract: ExtractSettings,
+    /// What looks at the frames on AWS: Rekognition, the embedded model, or
+    /// the embedded model as a gate in front of Rekognition.
+    #[serde(default)]
+    pub detector: DetectorSettings,
     /// Who may send e-mail in, and what the mail service's checks decide.
     #[serde(default)]
     pub ingest: Ingest,

@@ -185,11 +185,13 @@ pub struct Rules {
 }
 
 impl Default for Rules {
-    /// Alert on people, cars and animals seen at 60 % or more, at any
-    /// hour, with parked objects alerting once.
+    /// Alert on people and cars seen at 60 % or more, at any hour, with
+    /// parked objects alerting once. Animals are left out: the neighbour's
+    /// cat at night is the commonest false alarm, and a camera wanting only
+    /// what the embedded model knows can be gated (`[detector]`).
     fn default() -> Self {
         Rules {
-            labels: ["person", "car", "animal"]
+            labels: ["person", "car"]
                 .into_iter()
                 .map(WantedLabel::named)
                 .collect(),
@@ -482,6 +484,55 @@ impl Default for ExtractSettings {
     }
 }
 
+/// `[detector]`: what looks at the frames on AWS.
+///
+/// Rekognition is the better eye and bills every picture; the embedded
+/// model is free to run in the function and misses more. As a gate it
+/// decides only which frames Rekognition sees: a frame where it finds none
+/// of the camera's wanted labels, even at a low confidence, is not worth a
+/// Rekognition call. Locally there is no Rekognition: `ipcam` runs the
+/// embedded model whatever this says.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectorSettings {
+    pub kind: DetectorKind,
+    /// With `kind = "gated"`: the confidence, in percent, at which the
+    /// embedded model's sighting of a wanted label sends the frame on to
+    /// Rekognition. Low, so that the gate lets through anything that might
+    /// be a person; the rules' own `min_confidence` is applied to
+    /// Rekognition's answer afterwards.
+    pub gate_threshold: Percent,
+}
+
+impl DetectorSettings {
+    /// The gate threshold when none is written: the highest at which the
+    /// embedded model still saw every person of the test scenes (see
+    /// docs/detector-gate.md).
+    pub const DEFAULT_GATE_THRESHOLD: f32 = 20.0;
+}
+
+impl Default for DetectorSettings {
+    fn default() -> Self {
+        DetectorSettings {
+            kind: DetectorKind::Gated,
+            gate_threshold: Percent(Self::DEFAULT_GATE_THRESHOLD),
+        }
+    }
+}
+
+/// Which detector decides (`[detector] kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DetectorKind {
+    /// Every frame goes to Rekognition.
+    Rekognition,
+    /// The embedded model alone, on AWS too: no Rekognition call at all.
+    Embedded,
+    /// The embedded model first; Rekognition only for the frames where it
+    /// sees a wanted label at `gate_threshold` or more.
+    Gated,
+}
+
 /// `[ingest]`: what is let in at the door, before anything costs money.
 ///
 /// Whoever finds the inbound address can write to it, so a message must
@@ -587,10 +638,12 @@ mod tests {
     use crate::config::*;
 
     #[test]
-    fn empty_file_means_people_cars_and_animals_at_sixty_percent() {
+    fn empty_file_means_people_and_cars_at_sixty_percent_behind_the_gate() {
         let config = Config::parse("").unwrap();
         let labels: Vec<_> = config.defaults.labels.iter().map(|l| &l.label).collect();
-        assert_eq!(labels, ["person", "car", "animal"]);
+        assert_eq!(labels, ["person", "car"]);
+        assert_eq!(config.detector.kind, DetectorKind::Gated);
+        assert_eq!(config.detector.gate_threshold, Percent(20.0));
         assert_eq!(config.defaults.cooldown, Span::from_secs(0));
         assert_eq!(config.defaults.stationary.window, Span::from_secs(7200));
         assert!(config.defaults.active.is_empty());
@@ -615,6 +668,16 @@ mod tests {
         let rules = Config::parse(text).unwrap().defaults;
         assert_eq!(rules.ignore_zones, [Zone::rectangle(0.0, 0.0, 1.0, 0.1)]);
         assert!(matches!(&rules.required_zones[0], Zone::Polygon(points) if points.len() == 3));
+    }
+
+    #[test]
+    fn a_detector_kind_is_one_of_three_names() {
+        let config = Config::parse("[detector]\nkind = \"rekognition\"\n").unwrap();
+        assert_eq!(config.detector.kind, DetectorKind::Rekognition);
+        let errors = Config::parse("[detector]\nkind = \"yolo\"\n").unwrap_err();
+        let text = errors.to_string();
+        assert!(text.contains("line 2") && text.contains("rekognition"), "{text}");
+        assert!(Config::parse("[detector]\ngate_threshold = 120\n").is_err());
     }
 
     #[test]

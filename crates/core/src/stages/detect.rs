@@ -31,6 +31,88 @@ pub async fn detect_labels(
     Ok(analysis)
 }
 
+/// [`detect_labels`] with `gate` looking first, as `[detector] kind =
+/// "gated"` asks: a frame in which the gate sees none of the camera's
+/// wanted labels at `gate_threshold` or more is "nothing wanted" without
+/// asking `detector`, and says so. The gate only ever saves a call: a
+/// camera wanting a label the gate does not know, or a gate that fails,
+/// sends the frame to `detector` as if there were no gate.
+pub async fn detect_labels_gated(
+    input: &FrameToAnalyse,
+    config: &Config,
+    gate: &impl Detector,
+    detector: &impl Detector,
+    alerts: &impl AlertMemory,
+) -> Result<Analysis, StageError> {
+    let rules = config.rules_for(&input.camera);
+    match gate_verdict(input, &rules, config.detector.gate_threshold.0, gate).await {
+        GateVerdict::Pass => detect_labels(input, config, detector, alerts).await,
+        GateVerdict::Reject(reason) => {
+            let following = input.frame_index + 1;
+            Ok(Analysis {
+                detection: Detection {
+                    frame: input.frame_index,
+                    labels: Vec::new(),
+                },
+                matches: Vec::new(),
+                alert: false,
+                why: vec![reason],
+                next: (following < input.frame_count).then_some(following),
+            })
+        }
+    }
+}
+
+/// What the gate decided about one frame.
+#[derive(Debug, PartialEq)]
+enum GateVerdict {
+    /// Worth asking the detector.
+    Pass,
+    /// Nothing wanted: the reason, for the "why was I not told?" answer.
+    Reject(String),
+}
+
+async fn gate_verdict(
+    input: &FrameToAnalyse,
+    rules: &crate::config::Rules,
+    threshold: f32,
+    gate: &impl Detector,
+) -> GateVerdict {
+    if !rules::vocabulary_covers(rules, gate.gate_vocabulary()) {
+        return GateVerdict::Pass;
+    }
+    let seen = match gate.detect(&input.frame, threshold).await {
+        Ok(labels) => labels,
+        Err(err) => {
+            // Whatever the gate could not do, the detector of record may:
+            // a failing gate costs a call, never a missed person.
+            tracing::warn!(
+                camera = %input.camera,
+                event = %input.event,
+                frame = input.frame_index,
+                "the gate could not look at the frame, which goes to the detector: {err}"
+            );
+            return GateVerdict::Pass;
+        }
+    };
+    if seen
+        .iter()
+        .any(|label| rules::wanted_entry(rules, label).is_some())
+    {
+        return GateVerdict::Pass;
+    }
+    let wanted: Vec<&str> = rules.labels.iter().map(|w| w.label.trim()).collect();
+    let best = seen
+        .iter()
+        .max_by(|a, b| a.confidence.total_cmp(&b.confidence))
+        .map(|label| format!(" (it saw {} at {:.1}%)", label.name, label.confidence))
+        .unwrap_or_default();
+    GateVerdict::Reject(format!(
+        "gate: the embedded model saw no {} at {threshold}% or more{best}, so the detector was not asked",
+        wanted.join(" or ")
+    ))
+}
+
 async fn analyse(
     input: &FrameToAnalyse,
     config: &Config,
@@ -314,5 +396,127 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!(err.kind, StageErrorKind::InvalidInput);
+    }
+
+    /// What the embedded model can rule out, in these tests.
+    const GATE_KNOWS: &[&str] = &["Person", "Car", "Cat"];
+
+    fn gated_config(labels: &str) -> Config {
+        Config::parse(&format!(
+            "[defaults]\nlabels = {labels}\n[detector]\nkind = \"gated\"\ngate_threshold = 20\n"
+        ))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_frame_the_gate_sees_nothing_wanted_in_is_not_shown_to_the_detector() {
+        let config = gated_config(r#"["person", "car"]"#);
+        // The embedded model's best guess is a bench, and a person too
+        // faint to count: below the gate's 20 %.
+        let gate = ScriptedDetector::new(vec![
+            ("snap.jpg", "Bench", 41.0),
+            ("snap.jpg", "Person", 12.0),
+        ])
+        .gating(GATE_KNOWS);
+        let rekognition = ScriptedDetector::new(vec![("snap.jpg", "Person", 95.0)]);
+        let mut frame = frame_of("door", "e1", "2026-12-01T08:00:00Z");
+        frame.frame_count = 3;
+        let analysis = detect_labels_gated(
+            &frame,
+            &config,
+            &gate,
+            &rekognition,
+            &RememberedAlerts::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(rekognition.asked(), 0);
+        assert_eq!(gate.asked(), 1);
+        assert!(!analysis.alert);
+        assert_eq!(
+            analysis.why,
+            ["gate: the embedded model saw no person or car at 20% or more (it saw Bench at 41.0%), so the detector was not asked"]
+        );
+        assert_eq!(analysis.next, Some(1), "the next frame is still looked at");
+    }
+
+    #[tokio::test]
+    async fn a_frame_the_gate_sees_a_wanted_label_in_is_judged_on_the_detectors_answer() {
+        let config = gated_config(r#"["person"]"#);
+        let gate = ScriptedDetector::new(vec![("snap.jpg", "Person", 23.0)]).gating(GATE_KNOWS);
+        let rekognition = ScriptedDetector::new(vec![("snap.jpg", "Person", 97.0)]);
+        let analysis = detect_labels_gated(
+            &frame_of("door", "e1", "2026-12-01T08:00:00Z"),
+            &config,
+            &gate,
+            &rekognition,
+            &RememberedAlerts::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(rekognition.asked(), 1);
+        assert!(analysis.alert);
+        assert_eq!(
+            analysis.matches[0].confidence, 97.0,
+            "Rekognition's answer, not the gate's"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_camera_wanting_a_label_the_gate_does_not_know_is_not_gated() {
+        // Rekognition knows parcels; the embedded model does not, so its
+        // seeing nothing proves nothing.
+        let config = gated_config(r#"["person", "package"]"#);
+        let gate = ScriptedDetector::new(vec![]).gating(GATE_KNOWS);
+        let rekognition = ScriptedDetector::new(vec![("snap.jpg", "Package", 91.0)]);
+        let analysis = detect_labels_gated(
+            &frame_of("door", "e1", "2026-12-01T08:00:00Z"),
+            &config,
+            &gate,
+            &rekognition,
+            &RememberedAlerts::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(gate.asked(), 0, "the gate is not even asked");
+        assert!(analysis.alert);
+    }
+
+    #[tokio::test]
+    async fn a_gate_that_cannot_look_sends_the_frame_to_the_detector() {
+        let config = gated_config(r#"["person"]"#);
+        let gate = ScriptedDetector::new(vec![])
+            .refusing("snap.jpg", "not a readable picture")
+            .gating(GATE_KNOWS);
+        let rekognition = ScriptedDetector::new(vec![("snap.jpg", "Person", 97.0)]);
+        let analysis = detect_labels_gated(
+            &frame_of("door", "e1", "2026-12-01T08:00:00Z"),
+            &config,
+            &gate,
+            &rekognition,
+            &RememberedAlerts::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(rekognition.asked(), 1);
+        assert!(analysis.alert);
+    }
+
+    #[tokio::test]
+    async fn a_detector_that_is_no_gate_never_rejects_a_frame() {
+        let config = gated_config(r#"["person"]"#);
+        let not_a_gate = ScriptedDetector::new(vec![]);
+        let rekognition = ScriptedDetector::new(vec![("snap.jpg", "Person", 97.0)]);
+        let analysis = detect_labels_gated(
+            &frame_of("door", "e1", "2026-12-01T08:00:00Z"),
+            &config,
+            &not_a_gate,
+            &rekognition,
+            &RememberedAlerts::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(rekognition.asked(), 1);
+        assert!(analysis.alert);
     }
 }
