@@ -13,6 +13,8 @@
 
 use image::DynamicImage;
 
+use super::jpeg_sums;
+
 /// Cells on each side of the grid.
 const GRID: usize = 32;
 
@@ -29,6 +31,20 @@ pub const NEAR_DUPLICATE_MAX_DIFFERENCE: u8 = 12;
 /// fill 16 bits exactly.
 const ROWS_PER_STRIP: usize = 257;
 
+/// The pixels of each cell of the grid along a side `length` pixels long:
+/// pixel x falls in grid column x * GRID / width (and row y in grid row
+/// y * GRID / height), each a run of whole pixels.
+fn runs(length: usize) -> Vec<(usize, usize)> {
+    (0..GRID)
+        .map(|cell| {
+            (
+                (cell * length).div_ceil(GRID),
+                ((cell + 1) * length).div_ceil(GRID),
+            )
+        })
+        .collect()
+}
+
 /// A picture reduced to a grid of average brightness.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint {
@@ -43,18 +59,6 @@ impl Fingerprint {
         if width == 0 || height == 0 || luma.len() < width * height {
             return None;
         }
-        // Pixel x falls in grid column x * GRID / width, and row y in grid
-        // row y * GRID / height: each is a run of whole pixels.
-        let runs = |length: usize| -> Vec<(usize, usize)> {
-            (0..GRID)
-                .map(|cell| {
-                    (
-                        (cell * length).div_ceil(GRID),
-                        ((cell + 1) * length).div_ceil(GRID),
-                    )
-                })
-                .collect()
-        };
         let column_runs = runs(width);
         // A grid row's pixels are summed column by column, whole picture
         // rows at a time (which vectorises, 16 bits a lane), then each
@@ -94,6 +98,27 @@ impl Fingerprint {
             }
         }
         Some(Fingerprint { cells })
+    }
+
+    /// Fingerprints a JPEG without decoding it, from its brightness summed
+    /// over the cells straight from the compressed data ([`jpeg_sums`]):
+    /// the cells of [`Fingerprint::of_luma`], short of the rounding and
+    /// clipping of each pixel. `None` when that reader does not handle the
+    /// file.
+    pub fn of_jpeg(bytes: &[u8]) -> Option<(u32, u32, Fingerprint)> {
+        let found = jpeg_sums::cell_sums(bytes, runs)?;
+        let pixels = |(start, end): (usize, usize)| (end - start) as f64;
+        let (columns, rows) = (runs(found.width as usize), runs(found.height as usize));
+        let mut cells = [0u8; GRID * GRID];
+        for (index, (cell, sum)) in cells.iter_mut().zip(&found.sums).enumerate() {
+            let count = pixels(rows[index / GRID]) * pixels(columns[index % GRID]);
+            // A picture narrower or shorter than the grid leaves cells
+            // empty, 0 as in `of_luma`.
+            if count > 0.0 {
+                *cell = (sum / count).floor().clamp(0.0, 255.0) as u8;
+            }
+        }
+        Some((found.width, found.height, Fingerprint { cells }))
     }
 
     /// Fingerprints a decoded picture.

@@ -10,12 +10,15 @@
 //!
 //! - [`walk`]: the tree walk, names and transfer decoding;
 //! - [`picture`]: sniffing, checking and converting one picture;
-//! - [`dedup`]: recognising near-duplicate frames.
+//! - [`dedup`]: recognising near-duplicate frames;
+//! - [`jpeg_sums`]: a JPEG's brightness over the fingerprint's cells,
+//!   without decoding it.
 //!
 //! The `extract-attachments` stage and `ipcam extract` both call
 //! [`extract_pictures`], so they decide alike.
 
 mod dedup;
+mod jpeg_sums;
 mod picture;
 mod walk;
 

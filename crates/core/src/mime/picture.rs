@@ -106,8 +106,9 @@ impl Judged {
 
     /// True when [`prepare`] decodes the whole picture in colour (to convert
     /// or scale it, or to fingerprint a PNG), which takes up to 8 bytes a
-    /// pixel; a JPEG that fits is fingerprinted from its brightness alone,
-    /// 1 byte a pixel.
+    /// pixel; a JPEG that fits is fingerprinted from its compressed data
+    /// (or, when that cannot be read, from its brightness alone, 1 byte a
+    /// pixel).
     pub fn needs_full_decode(&self, size: usize, max_pixels: u64) -> bool {
         !(self.format == Format::Jpeg && self.fits(size, max_pixels))
     }
@@ -286,10 +287,25 @@ fn scale_within(picture: DynamicImage, max_pixels: u64) -> DynamicImage {
     picture.thumbnail_exact(width, height)
 }
 
+/// Fingerprints a JPEG from its brightness summed over the cells straight
+/// from the compressed data, without decoding it; a JPEG that reader does
+/// not handle (progressive, say) is decoded.
+fn jpeg_fingerprint(bytes: &[u8], judged: Judged) -> Result<Fingerprint, String> {
+    match Fingerprint::of_jpeg(bytes) {
+        Some((width, height, fingerprint)) if (width, height) == (judged.width, judged.height) => {
+            Ok(fingerprint)
+        }
+        _ => jpeg_fingerprint_decoded(bytes, judged),
+    }
+}
+
 /// Fingerprints a JPEG from its brightness alone: decoding only the luma
 /// channel skips colour conversion and chroma upsampling, the larger part of
 /// a decode.
-fn jpeg_fingerprint(bytes: &[u8], judged: Judged) -> Result<Fingerprint, String> {
+pub(super) fn jpeg_fingerprint_decoded(
+    bytes: &[u8],
+    judged: Judged,
+) -> Result<Fingerprint, String> {
     let options = DecoderOptions::default()
         .jpeg_set_out_colorspace(ColorSpace::Luma)
         .set_max_width(judged.width as usize)

@@ -506,3 +506,126 @@ fn a_300_kb_rfc2231_file_name_is_cut_to_255_bytes_keeping_its_extension() {
     assert!(picture.filename.starts_with("Caméra-entrée Caméra"));
     assert!(picture.filename.ends_with("….png"), "{}", picture.filename);
 }
+
+/// Every JPEG of the fixtures, of the samples and of the test builders
+/// (the moments re-encoded as JPEG at two qualities and in grey), with its
+/// name.
+fn jpegs_of_fixtures_samples_and_builders() -> Vec<(String, Vec<u8>, picture::Judged)> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut messages = Vec::new();
+    for folder in [
+        format!("{root}/tests/fixtures/mail"),
+        format!("{root}/../../samples"),
+    ] {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "eml") {
+                messages.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut found = Vec::new();
+    for (name, raw) in messages {
+        let mail = mailparse::parse_mail(&raw).unwrap();
+        walk::walk(&mail, &mut |leaf| {
+            let part = format!("{name}/{}", leaf.name);
+            if let Ok(bytes) = leaf.decode() {
+                if let Ok(judged) = picture::judge(&bytes) {
+                    if judged.format == picture::Format::Jpeg {
+                        found.push((part, bytes, judged));
+                    }
+                }
+            }
+        });
+    }
+    let mut built = vec![
+        ("grey_jpeg".to_string(), crate::testing::grey_jpeg(320, 240)),
+        (
+            "gradient_jpeg".to_string(),
+            crate::testing::gradient_jpeg(333, 251),
+        ),
+    ];
+    for moment in 0..4 {
+        let png = crate::testing::moment_png(320, 240, moment);
+        let rgb = image::load_from_memory(&png).unwrap().to_rgb8();
+        for quality in [60, 90] {
+            let mut jpeg = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality)
+                .encode_image(&rgb)
+                .unwrap();
+            built.push((format!("moment_png {moment} at quality {quality}"), jpeg));
+        }
+        // In grey: one channel, coded block by block.
+        let mut grey = Vec::new();
+        image::DynamicImage::ImageRgb8(rgb)
+            .to_luma8()
+            .write_to(
+                &mut std::io::Cursor::new(&mut grey),
+                image::ImageFormat::Jpeg,
+            )
+            .unwrap();
+        built.push((format!("moment_png {moment} in grey"), grey));
+    }
+    for (name, bytes) in built {
+        let judged = picture::judge(&bytes).unwrap();
+        found.push((name, bytes, judged));
+    }
+    found
+}
+
+/// The fingerprint read from a JPEG's compressed data takes the same
+/// near-duplicate decision as the one from its decoded brightness, for
+/// every pair of pictures of the fixtures, the samples and the builders, and
+/// comes within a step or two of it. A JPEG it cannot read (here one whose
+/// data stops short) keeps the decoded fingerprint.
+#[test]
+fn block_average_fingerprints_decide_as_decoded_ones() {
+    let pictures = jpegs_of_fixtures_samples_and_builders();
+    assert!(pictures.len() >= 20, "only {} JPEGs found", pictures.len());
+    let mut both = Vec::new();
+    let mut unread = Vec::new();
+    for (name, bytes, judged) in &pictures {
+        let decoded = picture::jpeg_fingerprint_decoded(bytes, *judged).unwrap();
+        let Some((width, height, from_blocks)) = Fingerprint::of_jpeg(bytes) else {
+            unread.push(name.rsplit('/').take(2).collect::<Vec<_>>());
+            continue;
+        };
+        assert_eq!((width, height), (judged.width, judged.height));
+        assert!(
+            from_blocks.difference(&decoded) <= 2,
+            "{name}: {} from the decoded picture",
+            from_blocks.difference(&decoded)
+        );
+        both.push((name, decoded, from_blocks));
+    }
+    // The only JPEG decoded in full: 3200x1600 in 9.5 kB, its compressed
+    // data far too short for its blocks, which the decoder fills in.
+    assert_eq!(
+        unread,
+        [[
+            "4k_wide.jpg",
+            "fuzz_timeout_downscale_of_a_large_picture.eml"
+        ]]
+    );
+    let mut pairs = 0;
+    let mut duplicates = 0;
+    for (i, (a_name, a_decoded, a_blocks)) in both.iter().enumerate() {
+        for (b_name, b_decoded, b_blocks) in &both[i + 1..] {
+            let decided = a_decoded.is_near_duplicate_of(b_decoded);
+            assert_eq!(
+                a_blocks.is_near_duplicate_of(b_blocks),
+                decided,
+                "{a_name} and {b_name}: {} without decoding, {} from the pictures",
+                a_blocks.difference(b_blocks),
+                a_decoded.difference(b_decoded),
+            );
+            pairs += 1;
+            duplicates += usize::from(decided);
+        }
+    }
+    // Both kinds of decision were taken.
+    assert!(
+        duplicates > 0 && duplicates < pairs,
+        "{duplicates} of {pairs}"
+    );
+}
