@@ -19,6 +19,10 @@ reaches that state). This script fails, naming each problem, when:
   and records each event's notification), a DynamoDB permission is granted on
   anything but that table, or to a function that does not name it;
 - the Makefile's FUNCTIONS (what `make zips` builds) differ from the template's;
+- an SES receipt rule accepts, under the parameters' defaults, every address
+  of the stack's domain, or the cameras' secret addresses (InboundRecipients)
+  may be left empty without a rule refusing it: anyone could then write to
+  any address of the domain and cost an invocation;
 - SAM's own translator (what CloudFormation's transform runs) rejects the
   template.
 
@@ -388,6 +392,113 @@ def check_failure_destinations(template: dict, problems: Problems) -> None:
                 problems.add(queue_name, "no alarm with an action watches the visible messages of the failure queue")
 
 
+class Undecided(Exception):
+    """A condition this script cannot evaluate from the template alone."""
+
+
+def parameter_default(template: dict, name: str):
+    parameter = template.get("Parameters", {}).get(name)
+    if parameter is None:
+        raise Undecided(f"Ref {name}")
+    default = parameter.get("Default")
+    if parameter.get("Type") == "CommaDelimitedList":
+        return [item.strip() for item in str(default or "").split(",")]
+    return default
+
+
+def evaluate(template: dict, node):
+    """The value of an intrinsic of parameters and conditions, every
+    parameter at its default."""
+    if isinstance(node, (str, int, float, bool)):
+        return node
+    if isinstance(node, list):
+        return [evaluate(template, item) for item in node]
+    if isinstance(node, dict) and len(node) == 1:
+        [(function, arguments)] = node.items()
+        if function == "Ref":
+            return parameter_default(template, arguments)
+        if function == "Condition":
+            return condition_holds(template, arguments)
+        if function == "Fn::Equals":
+            left, right = (evaluate(template, argument) for argument in arguments)
+            return str(left) == str(right)
+        if function == "Fn::Not":
+            return not evaluate(template, arguments[0])
+        if function == "Fn::And":
+            return all(evaluate(template, argument) for argument in arguments)
+        if function == "Fn::Or":
+            return any(evaluate(template, argument) for argument in arguments)
+        if function == "Fn::If":
+            name, when_true, when_false = arguments
+            return evaluate(template, when_true if condition_holds(template, name) else when_false)
+        if function == "Fn::Join":
+            delimiter, items = arguments
+            return delimiter.join(str(item) for item in evaluate(template, items))
+        if function == "Fn::Contains":
+            items, item = (evaluate(template, argument) for argument in arguments)
+            return item in items
+    raise Undecided(json.dumps(node))
+
+
+def condition_holds(template: dict, name: str) -> bool:
+    condition = template.get("Conditions", {}).get(name)
+    if condition is None:
+        raise Undecided(f"condition {name}")
+    return bool(evaluate(template, condition))
+
+
+def check_receipt_recipients(template: dict, problems: Problems) -> None:
+    """Under the defaults, each receipt rule accepts the cameras' secret
+    addresses only: not the stack's domain (every address of it), and not
+    an empty list (which SES reads as every address of every verified
+    domain) unless a rule of the template refuses it."""
+    domain = parameter_default(template, "DomainName") if "DomainName" in template.get("Parameters", {}) else None
+    for rule_name, rule in resources_of(template, "AWS::SES::ReceiptRule").items():
+        recipients_node = rule.get("Properties", {}).get("Rule", {}).get("Recipients")
+        if recipients_node is None:
+            problems.add(rule_name, "the rule names no Recipients: SES would give it every address of every verified domain")
+            continue
+        # The parameter the recipients come from, once the defaults chose a branch.
+        chosen = recipients_node
+        try:
+            while isinstance(chosen, dict) and "Fn::If" in chosen:
+                name, when_true, when_false = chosen["Fn::If"]
+                chosen = when_true if condition_holds(template, name) else when_false
+        except Undecided as undecided:
+            problems.add(rule_name, f"cannot tell what its Recipients are under the defaults ({undecided})")
+            continue
+        entries = chosen if isinstance(chosen, list) else [chosen]
+        if any(entry == {"Ref": "DomainName"} for entry in entries):
+            problems.add(
+                rule_name,
+                "under the parameters' defaults the rule accepts every address of DomainName: "
+                "anyone could write to the domain and cost an invocation; accept the cameras' secret addresses only",
+            )
+            continue
+        for entry in entries:
+            if not (isinstance(entry, dict) and "Ref" in entry):
+                if isinstance(entry, str) and "@" not in entry:
+                    problems.add(rule_name, f"the rule accepts every address of {entry}")
+                continue
+            parameter = entry["Ref"]
+            values = parameter_default(template, parameter)
+            values = values if isinstance(values, list) else [values]
+            if domain is not None and domain in values:
+                problems.add(rule_name, f"{parameter} defaults to the stack's domain")
+            if any(value == "" for value in values):
+                refused = any(
+                    {"Fn::Not": [{"Fn::Contains": [{"Ref": parameter}, ""]}]} == assertion.get("Assert")
+                    for stack_rule in template.get("Rules", {}).values()
+                    for assertion in stack_rule.get("Assertions", [])
+                )
+                if not refused:
+                    problems.add(
+                        rule_name,
+                        f"{parameter} may be left empty (its default), and no rule of the template refuses it: "
+                        "SES would then accept every address",
+                    )
+
+
 def translate(template: dict, problems: Problems) -> dict | None:
     """Runs SAM's translator, as CloudFormation's transform would."""
     from samtranslator.model.exceptions import InvalidDocumentException
@@ -433,6 +544,7 @@ def main() -> int:
     binaries = check_functions(template, template_path, problems)
     check_makefile(binaries, problems)
     check_failure_destinations(template, problems)
+    check_receipt_recipients(template, problems)
     translated = translate(template, problems)
 
     if problems.items:
@@ -447,7 +559,8 @@ def main() -> int:
         f"check_stack: ok: {len(binaries)} functions ({', '.join(binaries)}) built from "
         "their crates with the variables they read, the alerts table reachable by its users "
         "only, each as it needs; every state machine substitution provided; what SES invokes "
-        "keeps what it fails on, watched"
+        "keeps what it fails on, watched; the receipt rule accepts the cameras' secret addresses "
+        "only"
     )
     return 0
 

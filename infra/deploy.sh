@@ -3,9 +3,17 @@
 # `sam build`), deploys the stack, makes its SES receipt rule set the active
 # one, uploads the configuration, and prints what is left to do by hand.
 #
-# Run through `make deploy [CONFIG=ipcam.toml] [STACK=ipcam]`; docs/deploy.md
-# explains every step. The first run asks for the stack's parameters
-# (`sam deploy --guided`) and remembers them in infra/samconfig.toml.
+# Run through `make deploy [CONFIG=ipcam.toml] [STACK=ipcam] [DOMAIN=...]`;
+# docs/deploy.md explains every step. The first run needs DOMAIN (the domain
+# the cameras write to), asks for the stack's other parameters (`sam deploy
+# --guided`) and remembers them in infra/samconfig.toml.
+#
+# Each camera gets a secret address, <camera>-<26 random characters>@DOMAIN,
+# generated once and kept beside the configuration (ipcam.toml ->
+# ipcam.secret-addresses.toml): the receipt rule accepts those only, and the
+# uploaded configuration lets their mail in whatever its sender. A stack
+# that accepts every address of the domain is deployed only when asked
+# (ALLOW_WHOLE_DOMAIN=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +21,8 @@ CONFIG=${CONFIG:-ipcam.toml}
 STACK=${STACK:-ipcam}
 VENV=${VENV:-.venv}
 SAMCONFIG=infra/samconfig.toml
+SECRETS=${SECRETS:-"$(dirname "$CONFIG")/$(basename "$CONFIG" .toml).secret-addresses.toml"}
+SETTINGS=("$VENV/bin/python" infra/deploy_settings.py)
 ARM64_TARGET=aarch64-unknown-linux-gnu
 
 say() { printf 'deploy: %s\n' "$*"; }
@@ -35,8 +45,31 @@ rustup target list --installed | grep -qx "$ARM64_TARGET" ||
 aws sts get-caller-identity >/dev/null ||
   die "the AWS CLI has no working credentials: run 'aws configure' (or set AWS_PROFILE)"
 
-say "checking $CONFIG"
-cargo run --quiet -p ipcam -- config check "$CONFIG"
+# The domain the cameras write to: given, or saved by the first deployment.
+DOMAIN=${DOMAIN:-$("${SETTINGS[@]}" saved --samconfig "$SAMCONFIG" DomainName)}
+DOMAIN=$(printf '%s' "$DOMAIN" | tr 'A-Z' 'a-z')
+[[ -n "$DOMAIN" ]] ||
+  die "name the domain the cameras write to on the first deployment: make deploy DOMAIN=cams.example.com"
+
+# No sender of the stack's domain may be allowed: anyone can write to it
+# with such a `From:`.
+say "checking $CONFIG for the domain $DOMAIN"
+cargo run --quiet -p ipcam -- config check --mail-domain "$DOMAIN" "$CONFIG" ||
+  die "$CONFIG cannot be deployed as it is (see above); nothing was deployed"
+
+# --- The cameras' secret addresses -----------------------------------------
+ADDRESSES=$("${SETTINGS[@]}" addresses --config "$CONFIG" --domain "$DOMAIN" --kept "$SECRETS")
+WHOLE_DOMAIN=false
+if [[ "${ALLOW_WHOLE_DOMAIN:-}" == "1" ]]; then
+  WHOLE_DOMAIN=true
+  say "ALLOW_WHOLE_DOMAIN=1: SES will accept mail to every address of $DOMAIN"
+elif [[ -z "$ADDRESSES" ]]; then
+  die "$CONFIG has no camera, so no camera has a secret address and SES would accept no mail;
+  add the cameras, or run 'make deploy ALLOW_WHOLE_DOMAIN=1' to accept every address of $DOMAIN
+  (anyone who writes to the domain then costs an invocation)"
+fi
+PARAMETERS=$("${SETTINGS[@]}" parameters --samconfig "$SAMCONFIG" \
+  "DomainName=$DOMAIN" "InboundRecipients=$ADDRESSES" "ReceiveWholeDomain=$WHOLE_DOMAIN")
 
 # --- Build ------------------------------------------------------------------
 # cargo-lambda cross-compiles with zig, which the venv provides (`python3 -m
@@ -51,12 +84,12 @@ say "building the five functions for arm64 (a first build takes several minutes)
 # --- Deploy -----------------------------------------------------------------
 if [[ -f "$SAMCONFIG" ]]; then
   say "deploying with the settings saved in $SAMCONFIG"
-  (cd infra && sam deploy --no-fail-on-empty-changeset)
+  (cd infra && sam deploy --no-fail-on-empty-changeset --parameter-overrides "$PARAMETERS")
 else
   say "first deployment: answer the questions; the answers are saved in $SAMCONFIG"
   say "(DomainName is the domain the cameras e-mail; allow SAM to create IAM roles)"
   (cd infra && sam deploy --guided --stack-name "$STACK" --capabilities CAPABILITY_IAM \
-    --no-fail-on-empty-changeset)
+    --no-fail-on-empty-changeset --parameter-overrides "$PARAMETERS")
 fi
 
 # The stack and region the deployment used, as saved by `sam deploy`.
@@ -80,16 +113,20 @@ output() {
 }
 RULE_SET=$(output ReceiptRuleSetName)
 CONFIG_LOCATION=$(output ConfigLocation)
-DOMAIN=$(output DomainName)
 SENDGRID_URL=$(output SendGridUrl)
+[[ "$(output DomainName)" == "$DOMAIN" ]] ||
+  die "the stack's DomainName is $(output DomainName), not $DOMAIN: the deployment did not take"
 
 # --- Configuration: uploaded before mail can arrive --------------------------
-# Now that the stack's domain is known, no sender of it may be allowed:
-# anyone can write to it with such a `From:`.
-cargo run --quiet -p ipcam -- config check --mail-domain "$DOMAIN" "$CONFIG" ||
-  die "$CONFIG trusts senders of $DOMAIN, the domain the cameras write to: fix it and run make deploy again (it was not uploaded)"
-aws s3 cp --only-show-errors --content-type 'application/toml' "$CONFIG" "$CONFIG_LOCATION"
-say "uploaded $CONFIG to $CONFIG_LOCATION (each function reads it at its next cold start)"
+# What the functions read: the configuration with the cameras' secret
+# addresses, without [serve] (the local server's, password included).
+UPLOAD=$(mktemp)
+trap 'rm -f "$UPLOAD"' EXIT
+cargo run --quiet -p ipcam -- config deployable --mail-domain "$DOMAIN" \
+  --secret-addresses "$SECRETS" "$CONFIG" >"$UPLOAD" ||
+  die "$CONFIG cannot be uploaded as it is (see above)"
+aws s3 cp --only-show-errors --content-type 'application/toml' "$UPLOAD" "$CONFIG_LOCATION"
+say "uploaded $CONFIG, with the secret addresses and without [serve], to $CONFIG_LOCATION (each function reads it at its next cold start)"
 
 # --- SES receipt rule set: CloudFormation cannot make it active ------------
 PENDING=()
@@ -110,6 +147,9 @@ fi
 aws cloudformation describe-stacks --stack-name "$STACK" \
   --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output table
 
+printf '\nEach camera writes to its own secret address (kept in %s; SES refuses every other address):\n' "$SECRETS"
+"${SETTINGS[@]}" addresses --config "$CONFIG" --domain "$DOMAIN" --kept "$SECRETS" --table | sed 's/^/  /'
+
 DKIM=$(aws sesv2 get-email-identity --email-identity "$DOMAIN" \
   --query 'DkimAttributes.Status' --output text 2>/dev/null || echo UNKNOWN)
 if [[ "$DKIM" != "SUCCESS" ]]; then
@@ -123,6 +163,8 @@ if [[ -n "$SENDGRID_URL" && "$SENDGRID_URL" != "None" ]]; then
      with the SendGridUsername and SendGridPassword you deployed with, and tick
      'POST the raw, full MIME message'. Point the receiving domain's MX at mx.sendgrid.net.")
 fi
+PENDING+=("Set each camera's e-mail recipient to its secret address above (the camera's SMTP
+     settings: recipient / To). Mail to any other address of $DOMAIN is refused by SES.")
 PENDING+=("Subscribe to the alert topic (AlertTopicArn above): e-mail subscribers must click the
      link in the confirmation e-mail; SMS needs the account out of the SNS SMS sandbox, or the
      phone number verified in it. docs/deploy.md shows filter policies on camera and labels.")

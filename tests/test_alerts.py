@@ -9,7 +9,7 @@ required zone alerts on a person standing in it, not on one passing by.
 Time is the test's: each e-mail is received when its SES event says, and the
 functions judge by that time, not by the clock. Each camera of the e-mails
 below has the rules of its scenario in the shared configuration
-(conftest.CONFIG_TOML), recognised by its sender.
+(conftest.CONFIG_TOML), recognised by its secret address.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ALERTS_TABLE, PERSON_AT_THE_DOOR, REPO, STATE_MACHINE_ARN
+from conftest import ALERTS_TABLE, PERSON_AT_THE_DOOR, REPO, SECRET_ADDRESSES, STATE_MACHINE_ARN
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # One snapshot serves every camera: SES's headers name the camera, and
@@ -66,7 +66,8 @@ def person_at(left: float, top: float, size: tuple[float, float] | None = None) 
 
 
 def ses_receipt(camera: str, message_id: str, received_at: datetime) -> dict:
-    """The SES receipt event of an e-mail from `camera`'s address."""
+    """The SES receipt event of an e-mail `camera` wrote to its secret
+    address."""
     receipt = copy.deepcopy(RECEIPT)
     ses = receipt["Records"][0]["ses"]
     sender = f"{camera}@cams.example.com"
@@ -76,6 +77,7 @@ def ses_receipt(camera: str, message_id: str, received_at: datetime) -> dict:
     ses["mail"]["source"] = sender
     ses["mail"]["commonHeaders"]["from"] = [f"{camera.title()} Camera <{sender}>"]
     ses["mail"]["commonHeaders"]["returnPath"] = sender
+    ses["receipt"]["recipients"] = [SECRET_ADDRESSES[camera]]
     for header in ses["mail"]["headers"]:
         if header["name"] in ("From", "Return-Path"):
             header["value"] = f"<{sender}>"

@@ -2,8 +2,9 @@
 
 A SendGrid post in "parsed" mode (the message taken apart into form fields)
 must alert like the same e-mail received whole, and a SendGrid retry must
-start nothing new; a stranger writing to the inbound address through SES
-must start nothing and cost no Rekognition call.
+start nothing new; a stranger writing through SES to an address of the
+domain that is no camera's secret one must start nothing and cost no
+Rekognition call, even with the camera's own `From:`.
 """
 
 import base64
@@ -12,7 +13,7 @@ import email.policy
 import json
 from pathlib import Path
 
-from conftest import PERSON_AT_THE_DOOR, http_api_post
+from conftest import PERSON_AT_THE_DOOR, SECRET_ADDRESSES, http_api_post
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PERSON_SNAPSHOT = (FIXTURES / "frontdoor_person_snapshot.eml").read_bytes()
@@ -43,7 +44,7 @@ def parsed_mode_post(raw_message: bytes, authorization: str) -> dict:
         ("to", None, str(message["To"]).encode()),
         ("subject", None, str(message["Subject"]).encode()),
         ("text", None, text),
-        ("envelope", None, b'{"to":["alerts@cams.example.com"],"from":"frontdoor@cams.example.com"}'),
+        ("envelope", None, json.dumps({"to": [SECRET_ADDRESSES["frontdoor"]], "from": str(message["From"])}).encode()),
         ("charsets", None, b'{"to":"UTF-8","from":"UTF-8","subject":"UTF-8","text":"UTF-8"}'),
         ("SPF", None, b"pass"),
         ("dkim", None, b"none"),
@@ -127,6 +128,8 @@ def test_stranger_writing_through_ses_starts_nothing_and_costs_no_rekognition_ca
     mail["messageId"] = "s7r4ng3rw4nt5t0b3s33nbys3s0000000000001"
     mail["source"] = "someone@stranger.example.org"
     mail["commonHeaders"]["from"] = ["Someone <someone@stranger.example.org>"]
+    # To an address of the domain that is no camera's secret one.
+    receipt["Records"][0]["ses"]["receipt"]["recipients"] = ["alerts@cams.example.com"]
     raw = PERSON_SNAPSHOT.replace(
         b"From: FrontDoor Camera <frontdoor@cams.example.com>", b"From: Someone <someone@stranger.example.org>"
     )
@@ -147,3 +150,22 @@ def test_stranger_writing_through_ses_starts_nothing_and_costs_no_rekognition_ca
     assert metric["Reason"] == "SenderNotAllowed"
     assert metric["RejectedMessages"] == 1
     assert metric["message"] == mail["messageId"]
+
+
+def test_a_forged_camera_sender_at_a_guessable_address_starts_nothing(aws, rekognition):
+    rekognition.sees("frames/*", PERSON_AT_THE_DOOR)
+    # The front door's own e-mail, word for word, From: included, sent by a
+    # stranger to the address anyone would guess instead of the secret one.
+    receipt = json.loads((FIXTURES / "ses_receipt_frontdoor_person_snapshot.json").read_text())
+    ses = receipt["Records"][0]["ses"]
+    ses["mail"]["messageId"] = "f0rg3dfr0nt000r4tagu3ss4bl3addr3ss00001"
+    ses["mail"]["destination"] = ses["receipt"]["recipients"] = ["frontdoor@cams.example.com"]
+    assert ses["mail"]["commonHeaders"]["from"] == ["FrontDoor Camera <frontdoor@cams.example.com>"]
+
+    answer = aws.receive_by_ses(PERSON_SNAPSHOT, receipt)
+
+    assert answer["messages"] == [
+        {"messageId": ses["mail"]["messageId"], "outcome": "Rejected", "reason": "SenderNotAllowed"}
+    ]
+    assert aws.executions() == []
+    assert rekognition.calls == []

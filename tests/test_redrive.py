@@ -21,6 +21,7 @@ from conftest import (
     PERSON_AT_THE_DOOR,
     REGION,
     REPO,
+    SECRET_ADDRESSES,
     STATE_MACHINE_ARN,
 )
 
@@ -47,6 +48,16 @@ def lambda_failure_record(event: dict) -> str:
             "responsePayload": {"errorType": "Throttled", "errorMessage": "starting the execution: Rate exceeded"},
         }
     )
+
+
+def stored_by_ses(message_id: str, camera: str, raw: bytes) -> bytes:
+    """A camera's e-mail as SES's S3 action stores it: with SES's own
+    Received header on top, naming the secret address the rule matched."""
+    received = (
+        f"Received: from cam.isp.example.net by inbound-smtp.{REGION}.amazonaws.com with SMTP id {message_id}"
+        f" for {SECRET_ADDRESSES[camera]};\r\n Mon, 01 Dec 2026 08:00:00 +0000 (UTC)\r\n"
+    )
+    return received.encode() + raw
 
 
 def redrive(aws, queue_url: str, succeeds: bool = True) -> dict:
@@ -84,12 +95,14 @@ def test_redrive_starts_what_ingest_ses_never_started_once(aws, rekognition):
     # by the S3 action, its event in the failure queue.
     receipt = json.loads((FIXTURES / "ses_receipt_frontdoor_person_snapshot.json").read_text())
     queued_id = receipt["Records"][0]["ses"]["mail"]["messageId"]
-    aws.store_message(INCOMING_PREFIX + queued_id, PERSON_SNAPSHOT)
+    aws.store_message(INCOMING_PREFIX + queued_id, stored_by_ses(queued_id, "frontdoor", PERSON_SNAPSHOT))
     aws.sqs.send_message(QueueUrl=queue_url, MessageBody=lambda_failure_record(receipt))
 
     # An e-mail from the drive whose event was lost altogether: only stored.
     lost_id = "r7k2mq90ab3cd4lostdrivesnapshot0001"
-    from_the_drive = PERSON_SNAPSHOT.replace(b"frontdoor@cams.example.com", b"drive@cams.example.com")
+    from_the_drive = stored_by_ses(
+        lost_id, "drive", PERSON_SNAPSHOT.replace(b"frontdoor@cams.example.com", b"drive@cams.example.com")
+    )
     aws.store_message(INCOMING_PREFIX + lost_id, from_the_drive)
 
     for message_id in (queued_id, lost_id):

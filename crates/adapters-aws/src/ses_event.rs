@@ -77,6 +77,8 @@ struct Receipt {
     #[serde(default)]
     timestamp: Option<String>,
     #[serde(default)]
+    recipients: Option<Vec<String>>,
+    #[serde(default)]
     spam_verdict: Option<Verdict>,
     #[serde(default)]
     virus_verdict: Option<Verdict>,
@@ -140,6 +142,7 @@ pub fn read_record(record: &Value) -> Result<SesDelivery, Unreadable> {
         ..SesDelivery::default()
     };
     if let Some(receipt) = receipt {
+        delivery.recipients = receipt.recipients.unwrap_or_default();
         delivery.spam_verdict = status(receipt.spam_verdict);
         delivery.virus_verdict = status(receipt.virus_verdict);
         delivery.spf_verdict = status(receipt.spf_verdict);

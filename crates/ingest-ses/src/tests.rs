@@ -39,6 +39,31 @@ fn header_from_is_judged_and_the_envelope_sender_only_logged() {
         vec![Check::Spf, Check::Dmarc, Check::DmarcPolicy]
     );
     assert_eq!(delivery.dmarc_policy.as_deref(), Some("reject"));
+    assert_eq!(
+        delivery.recipients,
+        vec!["frontdoor@in.example.com"],
+        "the envelope recipients the receipt rule matched"
+    );
+}
+
+#[tokio::test]
+async fn the_forged_camera_sender_at_a_guessable_address_is_refused_where_the_camera_has_a_secret_one(
+) {
+    let config = "[ingest.secret_addresses]\nfrontdoor = \"frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3yd@in.example.com\"\n[ingest.verdicts]\ndmarc_policy = \"ignore\"\n[[cameras]]\nname = \"frontdoor\"\n";
+    let mut delivery = deliveries(include_str!(
+        "../fixtures/ses_receipt_forged_camera_sender.json"
+    ))
+    .remove(0);
+    let (outcome, started) = door(config, &delivery).await;
+    assert!(
+        matches!(&outcome, Ingested::Rejected(r) if r.reason == RejectReason::SenderNotAllowed),
+        "{outcome:?}"
+    );
+    assert_eq!(started, 0);
+    delivery.recipients = vec!["frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3yd@in.example.com".into()];
+    let (outcome, started) = door(config, &delivery).await;
+    assert!(matches!(outcome, Ingested::Started(_)), "{outcome:?}");
+    assert_eq!(started, 1);
 }
 
 /// What the door makes of one delivery under `config`, its message stored

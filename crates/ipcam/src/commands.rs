@@ -156,6 +156,29 @@ pub fn config_check(file: &Path, mail_domains: &[String]) -> Result<bool> {
 pub async fn snooze(config: &Config, store: &Path, camera: &str, duration: &str) -> Result<()> {
     let span = Span::try_from(duration.to_string()).map_err(anyhow::Error::msg)?;
     let known = config.cameras.iter().any(|c| c.name == camera);
+/// `ipcam config deployable`: the configuration the stack's functions
+/// get, on standard output; each error on standard error.
+pub fn config_deployable(file: &Path, mail_domain: &str, secrets: &Path) -> Result<bool> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|err| anyhow::anyhow!("{}: cannot read: {err}", file.display()))?;
+    let kept = std::fs::read_to_string(secrets)
+        .map_err(|err| anyhow::anyhow!("{}: cannot read: {err}", secrets.display()))?;
+    let generated = ipcam_core::config::kept_secret_addresses(&kept)
+        .map_err(|err| anyhow::anyhow!("{}: {err}", secrets.display()))?;
+    match Config::deployable(&text, mail_domain, &generated) {
+        Ok(uploaded) => {
+            print!("{uploaded}");
+            Ok(true)
+        }
+        Err(errors) => {
+            for error in &errors {
+                eprintln!("ipcam: {}: {error}", file.display());
+            }
+            Ok(false)
+        }
+    }
+}
+
     let (key, rules) = if camera.eq_ignore_ascii_case("all") {
         (ALL_CAMERAS, config.defaults.clone())
     } else if known || camera == UNKNOWN_CAMERA {

@@ -118,6 +118,18 @@ enum ConfigCommand {
         #[arg(long = "mail-domain", value_name = "DOMAIN")]
         mail_domains: Vec<String>,
     },
+    /// Print the configuration `make deploy` uploads for the stack's
+    /// functions: FILE checked against the stack's domain, with the
+    /// cameras' secret addresses kept in SECRETS, without `[serve]`.
+    Deployable {
+        file: PathBuf,
+        /// The stack's `DomainName`.
+        #[arg(long = "mail-domain", value_name = "DOMAIN")]
+        mail_domain: String,
+        /// The file of secret addresses `make deploy` keeps.
+        #[arg(long = "secret-addresses", value_name = "SECRETS")]
+        secret_addresses: PathBuf,
+    },
 }
 
 /// The configuration from `--config`, or the defaults.
@@ -229,6 +241,14 @@ fn main() -> ExitCode {
         Command::Config {
             command: ConfigCommand::Check { file, mail_domains },
         } => commands::config_check(&file, &mail_domains),
+        Command::Config {
+            command:
+                ConfigCommand::Deployable {
+                    file,
+                    mail_domain,
+                    secret_addresses,
+                },
+        } => commands::config_deployable(&file, &mail_domain, &secret_addresses),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

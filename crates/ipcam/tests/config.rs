@@ -158,3 +158,44 @@ fn an_open_door_is_sound_but_warned_about_and_a_closed_one_is_not() {
     assert!(ok, "{output}");
     assert!(!output.contains("warning"), "{output}");
 }
+
+#[test]
+fn the_deployable_file_carries_the_secret_addresses_and_not_the_serve_password() {
+    let dir = std::env::temp_dir().join(format!("ipcam-deployable-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("ipcam.toml");
+    let secrets = dir.join("ipcam.secret-addresses.toml");
+    std::fs::write(
+        &config,
+        "[[cameras]]\nname = \"frontdoor\"\nsubject = \"Front\"\n\n[serve]\nusername = \"camera\"\npassword = \"only-for-the-local-server\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &secrets,
+        "[secret_addresses]\nfrontdoor = \"frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3yd@cams.example.com\"\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_ipcam"))
+        .args(["config", "deployable", "--mail-domain", "cams.example.com"])
+        .arg("--secret-addresses")
+        .arg(&secrets)
+        .arg(&config)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let uploaded = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        uploaded.contains("frontdoor = \"frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3yd@cams.example.com\""),
+        "{uploaded}"
+    );
+    assert!(
+        !uploaded.contains("only-for-the-local-server"),
+        "{uploaded}"
+    );
+    assert!(!uploaded.contains("[serve]"), "{uploaded}");
+}

@@ -33,6 +33,11 @@ pub(crate) fn delivery(message_id: &str, raw: &[u8], received_at: &str) -> SesDe
         delivery.to = envelope.to;
         delivery.subject = envelope.subject;
     }
+    delivery.recipients = headers
+        .get_first_value("Received")
+        .and_then(|received| received_for(&received))
+        .into_iter()
+        .collect();
     delivery.envelope_sender = headers
         .get_first_value("Return-Path")
         .map(|path| path.trim().trim_matches(['<', '>']).to_string())
@@ -48,6 +53,22 @@ pub(crate) fn delivery(message_id: &str, raw: &[u8], received_at: &str) -> SesDe
     delivery.dkim_verdict = authentication_result(&results, "dkim");
     delivery.dmarc_verdict = authentication_result(&results, "dmarc");
     delivery
+}
+
+/// The recipient a `Received` header says the message was received for
+/// (`... with SMTP id X for frontdoor-k7q2…@cams.example.com; date`): the
+/// envelope recipient the receipt rule matched. Only the first `Received`
+/// header is read, the one SES adds on top of whatever the sender wrote.
+fn received_for(received: &str) -> Option<String> {
+    let clauses = received.split(';').next()?;
+    let mut words = clauses.split_whitespace();
+    while let Some(word) = words.next() {
+        if word.eq_ignore_ascii_case("for") {
+            let address = words.next()?.trim_matches(['<', '>']);
+            return address.contains('@').then(|| address.to_string());
+        }
+    }
+    None
 }
 
 /// The result of `method` in `Authentication-Results` (RFC 8601):
@@ -79,7 +100,8 @@ mod tests {
     use super::*;
 
     const STORED: &str = "Return-Path: <cam@cameras.example.net>\r\n\
-Received: from a.example by inbound-smtp.eu-west-1.amazonaws.com\r\n\
+Received: from a.example by inbound-smtp.eu-west-1.amazonaws.com with SMTP id o3vrnil0e2ic28 for frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3yd@in.example.com;\r\n Mon, 01 Dec 2026 08:00:00 +0000 (UTC)\r\n\
+Received: from cam by a.example for <forged-k7q2m4x9c3v8b5n6z2w4r7t3yd@in.example.com>\r\n\
 X-SES-Spam-Verdict: PASS\r\n\
 X-SES-Virus-Verdict: PASS\r\n\
 Received-SPF: fail (spfCheck: domain does not designate sender)\r\n\
@@ -100,6 +122,11 @@ body\r\n";
             vec!["Front door <frontdoor@cameras.example.net>"]
         );
         assert_eq!(delivery.to, vec!["frontdoor@in.example.com"]);
+        assert_eq!(
+            delivery.recipients,
+            vec!["frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3yd@in.example.com"],
+            "the recipient of SES's own Received header, not of the sender's"
+        );
         assert_eq!(delivery.subject.as_deref(), Some("Motion detected"));
         assert_eq!(
             delivery.envelope_sender.as_deref(),

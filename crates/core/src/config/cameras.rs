@@ -12,8 +12,25 @@ impl Config {
         }
     }
 
-    /// The camera an e-mail comes from: the first camera whose `from`, `to`
-    /// or `subject` matches, else [`UNKNOWN_CAMERA`].
+    /// The camera whose secret address (`[ingest.secret_addresses]`) is
+    /// one of `recipients`, by its name in `[[cameras]]`.
+    pub fn camera_of_secret_address(&self, recipients: &[String]) -> Option<&str> {
+        let (name, _) = self
+            .ingest
+            .secret_addresses
+            .iter()
+            .find(|(_, secret)| recipients.iter().any(|got| secret.is(got)))?;
+        Some(
+            self.cameras
+                .iter()
+                .find(|camera| camera.name.eq_ignore_ascii_case(name))
+                .map_or(name.as_str(), |camera| camera.name.as_str()),
+        )
+    }
+
+    /// The camera an e-mail comes from: the camera whose secret address it
+    /// was sent to, else the first camera whose `from`, `to` or `subject`
+    /// matches, else [`UNKNOWN_CAMERA`].
     pub fn identify_camera(
         &self,
         from: Option<&str>,
@@ -59,6 +76,9 @@ impl Camera {
         }
         if let Some(value) = self.min_box_area {
             rules.min_box_area = value;
+        }
+        if let Some(camera) = self.camera_of_secret_address(to) {
+            return camera;
         }
         if let Some(value) = self.max_box_area {
             rules.max_box_area = value;
@@ -149,3 +169,25 @@ min_confidence = 85
         );
     }
 }
+
+    #[test]
+    fn a_camera_is_recognised_first_by_its_secret_address() {
+        let text = format!(
+            "{FRONT_AND_DRIVE}\n[ingest.secret_addresses]\nGarden = \"garden-k7q2m4x9c3v8b5n6z2w4r7t3yd@cams.example.com\"\n\n[[cameras]]\nname = \"garden\"\n"
+        );
+        let config = Config::parse(&text).unwrap_or_else(|errors| panic!("{errors}"));
+        let secret = "Garden-K7Q2M4X9C3V8B5N6Z2W4R7T3YD@cams.example.com".to_string();
+        assert_eq!(
+            config.identify_camera(
+                Some("frontdoor@isp-mail.example.net"),
+                &["drive@cams.example.com".into(), secret],
+                None
+            ),
+            "garden",
+            "the secret address outweighs the sender and another camera's `to`"
+        );
+        assert_eq!(
+            config.identify_camera(None, &["garden@cams.example.com".into()], None),
+            UNKNOWN_CAMERA
+        );
+    }

@@ -21,19 +21,35 @@ impl Config {
         check_serve(&self.serve, at, &mut errors);
         check_alerts(&self.alerts, at, &mut errors);
         check_receiving_domains(self, mail_domains, at, &mut errors);
+        check_secret_addresses(self, at, &mut errors);
         for (index, camera) in self.cameras.iter().enumerate() {
             let earlier = &self.cameras[..index];
-            check_camera(&self.defaults, camera, index, earlier, at, &mut errors);
+            let has_secret = self
+                .ingest
+                .secret_addresses
+                .keys()
+                .any(|name| name.eq_ignore_ascii_case(&camera.name));
+            check_camera(
+                &self.defaults,
+                camera,
+                has_secret,
+                index,
+                earlier,
+                at,
+                &mut errors,
+            );
         }
         errors
     }
 }
 
 impl Config {
-    /// True when no sender is named: `[ingest] allowed_senders` is empty
+    /// True when no sender and no secret address is named:
+    /// `[ingest] allowed_senders` and `[ingest.secret_addresses]` are empty
     /// and no camera has a `from` (an open door, see [`super::Ingest`]).
     pub fn names_no_sender(&self) -> bool {
         self.ingest.allowed_senders.is_empty()
+            && self.ingest.secret_addresses.is_empty()
             && self.cameras.iter().all(|camera| camera.from.is_none())
     }
 
@@ -45,7 +61,7 @@ impl Config {
             warnings.push(if self.ingest.allow_any_sender {
                 "the door is open: no sender is named and `[ingest] allow_any_sender = true`, so on AWS anyone who finds the inbound address can make the stack spend money (each picture analysed is billed)".to_string()
             } else {
-                "the door is open: no sender is named (`[ingest] allowed_senders` is empty and no camera has a `from`); on AWS every message is refused until you name the cameras' senders or write `[ingest] allow_any_sender = true`, while `ipcam process` and `ipcam serve` let everyone in".to_string()
+                "the door is open: no sender and no secret address is named (`[ingest] allowed_senders` and `[ingest.secret_addresses]` are empty and no camera has a `from`); on AWS every message is refused until `make deploy` gives the cameras their secret addresses, you name the cameras' senders, or you write `[ingest] allow_any_sender = true`, while `ipcam process` and `ipcam serve` let everyone in".to_string()
             });
         } else if self.ingest.allow_any_sender {
             warnings.push("`[ingest] allow_any_sender = true` changes nothing: senders are named, and only they are let in".to_string());
@@ -68,6 +84,7 @@ fn error_at(at: &Locator<'_>, key: String, places: &[String], message: String) -
 fn check_camera(
     defaults: &Rules,
     camera: &Camera,
+    has_secret: bool,
     index: usize,
     earlier: &[Camera],
     at: &Locator<'_>,
@@ -100,11 +117,11 @@ fn check_camera(
             ),
         );
     }
-    if camera.from.is_none() && camera.to.is_none() && camera.subject.is_none() {
+    if camera.from.is_none() && camera.to.is_none() && camera.subject.is_none() && !has_secret {
         refuse(
             "from",
             format!(
-                "camera `{}` has no way to be recognised: set `from`, `to` or `subject`",
+                "camera `{}` has no way to be recognised: set `from`, `to` or `subject`, or give it a secret address in `[ingest.secret_addresses]`",
                 camera.name
             ),
         );
@@ -133,6 +150,15 @@ fn receiving_domains(config: &Config, given: &[&str]) -> Vec<(String, String)> {
             (domain, why)
         })
         .collect();
+    for (camera, secret) in &config.ingest.secret_addresses {
+        let host = secret.domain();
+        if !domains.iter().any(|(known, _)| *known == host) {
+            let why = format!(
+                "the cameras write to {host} (camera `{camera}`'s secret address is of it)"
+            );
+            domains.push((host, why));
+        }
+    }
     for camera in &config.cameras {
         let Some(to) = camera.to.as_deref() else {
             continue;
@@ -213,6 +239,43 @@ fn check_receiving_domains(
                     "camera `{}` cannot be recognised by the sender {address}: {why}, and {advice}",
                     camera.name
                 ),
+            ));
+        }
+    }
+}
+
+/// Each secret address belongs to a camera of the file, and to one only:
+/// mail to it is let in as that camera's.
+fn check_secret_addresses(config: &Config, at: &Locator<'_>, errors: &mut Vec<ConfigError>) {
+    let secrets: Vec<_> = config.ingest.secret_addresses.iter().collect();
+    for (position, (name, secret)) in secrets.iter().enumerate() {
+        let key = format!("ingest.secret_addresses.{name}");
+        let places = [
+            key.clone(),
+            "ingest.secret_addresses".into(),
+            "ingest".into(),
+        ];
+        if !config
+            .cameras
+            .iter()
+            .any(|camera| camera.name.eq_ignore_ascii_case(name))
+        {
+            errors.push(error_at(
+                at,
+                key.clone(),
+                &places,
+                format!("no camera is named `{name}`: each secret address is written under the name of the camera that writes to it"),
+            ));
+        }
+        if let Some((other, _)) = secrets[..position]
+            .iter()
+            .find(|(_, earlier)| earlier.is(&secret.0))
+        {
+            errors.push(error_at(
+                at,
+                key,
+                &places,
+                format!("`{name}` has the secret address of `{other}`: each camera needs its own, so that its mail is known as its"),
             ));
         }
     }
@@ -437,6 +500,58 @@ mod tests {
     fn senders_of_other_domains_are_let_be() {
         let text = format!("{WRITING_TO_CAMS}\n[ingest]\nallowed_senders = [\"@isp.example.net\", \"cam@sub.cams.example.com\"]\n");
         assert!(Config::parse(&text).is_ok());
+    }
+
+    const SECRET: &str = "frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3yd@cams.example.com";
+
+    #[test]
+    fn a_camera_with_a_secret_address_needs_no_other_matcher() {
+        let text = format!(
+            "[ingest.secret_addresses]\nfrontdoor = \"{SECRET}\"\n\n[[cameras]]\nname = \"frontdoor\"\n"
+        );
+        let config = Config::parse(&text).unwrap_or_else(|errors| panic!("{errors}"));
+        assert!(!config.names_no_sender());
+        assert!(config.warnings().is_empty(), "{:?}", config.warnings());
+    }
+
+    #[test]
+    fn a_guessable_secret_address_is_refused_at_its_key() {
+        for guessable in [
+            "frontdoor@cams.example.com",
+            "frontdoor-1234@cams.example.com",
+            "frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3y_@cams.example.com",
+            "Front <frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3yd@cams.example.com>",
+        ] {
+            let text = format!("[[cameras]]\nname = \"frontdoor\"\nto = \"x@y.example\"\n\n[ingest.secret_addresses]\nfrontdoor = \"{guessable}\"\n");
+            let err = one_error(&text);
+            assert_eq!(err.line, Some(6), "{guessable}: {err}");
+            assert!(
+                err.message.contains("not secret") || err.message.contains("not a bare"),
+                "{guessable}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_secret_address_names_one_camera_of_the_file_and_is_its_own() {
+        let text = format!("[[cameras]]\nname = \"frontdoor\"\nto = \"x@y.example\"\n\n[ingest.secret_addresses]\nfrontdor = \"{SECRET}\"\n");
+        let err = one_error(&text);
+        assert_eq!(err.key.as_deref(), Some("ingest.secret_addresses.frontdor"));
+        assert_eq!(err.line, Some(6), "{err}");
+        assert!(err.message.contains("no camera is named"), "{err}");
+
+        let text = format!("[[cameras]]\nname = \"a\"\n[[cameras]]\nname = \"b\"\n[ingest.secret_addresses]\na = \"{SECRET}\"\nb = \"{}\"\n", SECRET.to_uppercase());
+        let err = one_error(&text);
+        assert_eq!(err.key.as_deref(), Some("ingest.secret_addresses.b"));
+        assert!(err.message.contains("secret address of `a`"), "{err}");
+    }
+
+    #[test]
+    fn the_domain_of_a_secret_address_is_a_receiving_one() {
+        let text = format!("[ingest]\nallowed_senders = [\"@cams.example.com\"]\n[ingest.secret_addresses]\nfrontdoor = \"{SECRET}\"\n[[cameras]]\nname = \"frontdoor\"\n");
+        let err = one_error(&text);
+        assert_eq!(err.key.as_deref(), Some("ingest.allowed_senders[0]"));
+        assert!(err.message.contains("secret address"), "{err}");
     }
 
     #[test]

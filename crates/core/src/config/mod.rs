@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 mod cameras;
 mod checks;
+mod deployable;
 mod errors;
 mod locate;
 mod tables;
@@ -27,6 +28,7 @@ mod values;
 use locate::Locator;
 
 pub use cameras::bare_address;
+pub use deployable::kept_secret_addresses;
 pub use errors::{ConfigError, ConfigErrors, LoadError};
 pub use tables::{
     ActiveWindow, Alerts, Camera, DetectorKind, DetectorSettings, ExtractSettings, Ingest, OnFail,
@@ -34,7 +36,7 @@ pub use tables::{
 };
 pub use values::{
     Bounded, ClockTime, Day, Fraction, ListenAddress, MailAddress, MessageBytes, Percent,
-    SenderPattern, Span, TimeZone, WebUrl,
+    SecretAddress, SenderPattern, Span, TimeZone, WebUrl,
 };
 
 /// Camera name used for e-mails that match no configured camera.

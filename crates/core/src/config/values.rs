@@ -92,6 +92,76 @@ impl From<MailAddress> for String {
     }
 }
 
+/// A camera's secret address: where it writes to, unguessable, so that
+/// writing to it is proof enough of being the camera. A bare address whose
+/// local part ends in `-` and a token of at least
+/// [`SecretAddress::MIN_TOKEN`] letters and digits, such as
+/// `frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3yd@cams.example.com` (what
+/// `make deploy` generates: 26 characters of base32, 128 random bits).
+///
+/// Only the form is checked: a token of random characters is the owner's
+/// to choose (20 base32 characters carry 100 bits).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SecretAddress(pub String);
+
+impl SecretAddress {
+    /// Fewest letters and digits of the token.
+    pub const MIN_TOKEN: usize = 20;
+
+    /// True when `address` (bare, or with a display name) is this one,
+    /// whatever its case.
+    pub fn is(&self, address: &str) -> bool {
+        super::cameras::bare_address(address).eq_ignore_ascii_case(&self.0)
+    }
+
+    /// The domain after the `@`, lower-cased.
+    pub fn domain(&self) -> String {
+        self.0
+            .rsplit_once('@')
+            .map_or(String::new(), |(_, host)| host.to_ascii_lowercase())
+    }
+}
+
+impl TryFrom<String> for SecretAddress {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        let address = text.trim();
+        let hint = format!(
+            "write the address `make deploy` generated, the camera's name, `-` and at least {} random letters and digits before the `@`, such as \"frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3yd@cams.example.com\"",
+            SecretAddress::MIN_TOKEN
+        );
+        let Some((user, host)) = address.rsplit_once('@') else {
+            return Err(format!("`{text}` is not an e-mail address: {hint}"));
+        };
+        if user.is_empty()
+            || !host.contains('.')
+            || host.starts_with('.')
+            || host.ends_with('.')
+            || address
+                .chars()
+                .any(|c| c.is_whitespace() || matches!(c, '<' | '>' | ',' | '"'))
+        {
+            return Err(format!("`{text}` is not a bare e-mail address: {hint}"));
+        }
+        let token = user.rsplit_once('-').map_or("", |(_, token)| token);
+        if token.len() < SecretAddress::MIN_TOKEN
+            || !token.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            return Err(format!(
+                "`{text}` is not secret: anyone could guess it and write to it; {hint}"
+            ));
+        }
+        Ok(SecretAddress(address.to_string()))
+    }
+}
+
+impl From<SecretAddress> for String {
+    fn from(address: SecretAddress) -> String {
+        address.0
+    }
+}
+
 /// A percentage, 0 to 100.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Deserialize, Serialize)]
 #[serde(try_from = "f64", into = "f64")]

@@ -138,6 +138,10 @@ pub(crate) struct Arrival<'a> {
     /// The header `From` values (SES lists each mailbox separately; a raw
     /// header may hold several separated by commas).
     pub from: &'a [String],
+    /// The addresses the message was delivered to (the envelope
+    /// recipients: SES's receipt recipients, SendGrid's envelope, SMTP
+    /// `RCPT TO`), where a camera's secret address proves the camera.
+    pub recipients: &'a [String],
     /// The checks the mail service ran that failed.
     pub failed: &'a [Check],
     /// The message's size in bytes, when known at the door.
@@ -170,7 +174,7 @@ pub(crate) fn admit(config: &Config, arrival: &Arrival<'_>) -> Result<(), Reject
         }
     }
     if arrival.sender_rules != SenderRules::Skip {
-        check_sender(config, arrival.from, arrival.sender_rules)?;
+        check_sender(config, arrival, arrival.sender_rules)?;
     }
     if let Some(size) = arrival.size {
         check_size(config, size)?;
@@ -214,18 +218,28 @@ pub(crate) fn door_is_open(config: &Config) -> bool {
     config.names_no_sender()
 }
 
-/// Refuses a sender that is not allowed, or anyone at an open door on AWS
-/// not written open. A header naming several mailboxes
+/// Lets in mail delivered to a camera's secret address whatever its
+/// sender; refuses a sender that is not allowed, or anyone at an open door
+/// on AWS not written open. A header naming several mailboxes
 /// (or a group) is refused while the door is closed: a camera writes from
 /// one address, and a list could smuggle an allowed one in beside another.
-fn check_sender(config: &Config, from: &[String], rules: SenderRules) -> Result<(), Rejection> {
+fn check_sender(
+    config: &Config,
+    arrival: &Arrival<'_>,
+    rules: SenderRules,
+) -> Result<(), Rejection> {
+    if let Some(camera) = config.camera_of_secret_address(arrival.recipients) {
+        tracing::info!(camera, "delivered to the camera's secret address");
+        return Ok(());
+    }
+    let from = arrival.from;
     if door_is_open(config) {
         if rules == SenderRules::Local || config.ingest.allow_any_sender {
             return Ok(());
         }
         return Err(Rejection::new(
             RejectReason::SenderNotAllowed,
-            "the door is open: no sender is named (`[ingest] allowed_senders` is empty and no camera has a `from`), and on AWS an open door lets in no one, since a stranger would spend the owner's money; name the cameras' senders, or write `[ingest] allow_any_sender = true`",
+"the door is open: no sender and no secret address is named (`[ingest] allowed_senders` and `[ingest.secret_addresses]` are empty and no camera has a `from`), and on AWS an open door lets in no one, since a stranger would spend the owner's money; give the cameras secret addresses (`make deploy` does), name their senders, or write `[ingest] allow_any_sender = true`",
         ));
     }
     let addresses = match sender_addresses(from) {
@@ -258,7 +272,7 @@ fn check_sender(config: &Config, from: &[String], rules: SenderRules) -> Result<
     } else {
         Err(Rejection::new(
             RejectReason::SenderNotAllowed,
-            format!("{address} is neither in `[ingest] allowed_senders` nor a camera's `from`"),
+            format!("{address} is neither in `[ingest] allowed_senders` nor a camera's `from`, and the message was not delivered to a camera's secret address"),
         ))
     }
 }
@@ -316,6 +330,7 @@ to = "garden@in.example.com"
             config,
             &Arrival {
                 from: &from,
+                recipients: &[],
                 failed,
                 size: None,
                 sender_rules: SenderRules::Apply,
@@ -406,6 +421,7 @@ to = "garden@in.example.com"
             config,
             &Arrival {
                 from: &from,
+                recipients: &[],
                 failed: &[],
                 size: None,
                 sender_rules: rules,
@@ -439,6 +455,7 @@ to = "garden@in.example.com"
             &config,
             &Arrival {
                 from: &from,
+                recipients: &[],
                 failed: &[],
                 size: None,
                 sender_rules: SenderRules::Apply,
@@ -462,6 +479,158 @@ to = "garden@in.example.com"
         assert_eq!(
             reason_under(&config, SenderRules::Apply, &["anyone@example.org"]),
             None
+        );
+    }
+
+    /// The front door writes to its secret address; the porch is known by
+    /// its sender.
+    const SECRET: &str = r#"
+[ingest]
+allowed_senders = ["porch@isp-mail.example.net"]
+
+[ingest.secret_addresses]
+frontdoor = "frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3yd@cams.example.com"
+
+[[cameras]]
+name = "frontdoor"
+"#;
+
+    const FRONTDOOR_SECRET: &str = "frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3yd@cams.example.com";
+
+    fn reason_delivered_to(
+        config: &Config,
+        rules: SenderRules,
+        recipients: &[&str],
+        from_values: &[&str],
+        failed: &[Check],
+    ) -> Option<RejectReason> {
+        let from = from(from_values);
+        let recipients = self::from(recipients);
+        admit(
+            config,
+            &Arrival {
+                from: &from,
+                recipients: &recipients,
+                failed,
+                size: None,
+                sender_rules: rules,
+            },
+        )
+        .err()
+        .map(|rejection| rejection.reason)
+    }
+
+    #[test]
+    fn a_camera_writing_to_its_secret_address_is_let_in_whatever_its_sender() {
+        let config = config(SECRET);
+        for rules in [SenderRules::Apply, SenderRules::Local] {
+            for sender in [
+                &["Cam 7 <cam7@webmail.example.org>"][..],
+                &["nobody@unknown.example"],
+                &[],
+            ] {
+                assert_eq!(
+                    reason_delivered_to(
+                        &config,
+                        rules,
+                        &["Front <FRONTDOOR-k7q2m4x9c3v8b5n6z2w4r7t3yd@Cams.Example.com>"],
+                        sender,
+                        &[]
+                    ),
+                    None,
+                    "{sender:?} under {rules:?}"
+                );
+            }
+        }
+        assert_eq!(
+            reason_delivered_to(
+                &config,
+                SenderRules::Apply,
+                &["someone@cams.example.com", FRONTDOOR_SECRET],
+                &["cam7@webmail.example.org"],
+                &[]
+            ),
+            None,
+            "one of the recipients is the secret address"
+        );
+    }
+
+    #[test]
+    fn the_secret_address_does_not_excuse_the_mail_services_checks() {
+        let config = config(SECRET);
+        assert_eq!(
+            reason_delivered_to(
+                &config,
+                SenderRules::Apply,
+                &[FRONTDOOR_SECRET],
+                &["frontdoor@cams.example.com"],
+                &[Check::Dmarc, Check::DmarcPolicy]
+            ),
+            Some(RejectReason::Dmarc)
+        );
+        assert_eq!(
+            reason_delivered_to(
+                &config,
+                SenderRules::Apply,
+                &[FRONTDOOR_SECRET],
+                &["cam7@webmail.example.org"],
+                &[Check::Virus]
+            ),
+            Some(RejectReason::Virus)
+        );
+    }
+
+    #[test]
+    fn a_stranger_forging_a_cameras_sender_at_a_guessable_address_is_refused() {
+        let config = config(SECRET);
+        for recipients in [
+            &["frontdoor@cams.example.com"][..],
+            &["frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3y@cams.example.com"],
+            &["frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3yd@cams.example.org"],
+            &[],
+        ] {
+            for rules in [SenderRules::Apply, SenderRules::Local] {
+                assert_eq!(
+                    reason_delivered_to(
+                        &config,
+                        rules,
+                        recipients,
+                        &["FrontDoor Camera <frontdoor@cams.example.com>"],
+                        &[]
+                    ),
+                    Some(RejectReason::SenderNotAllowed),
+                    "{recipients:?} under {rules:?}"
+                );
+            }
+        }
+        assert_eq!(
+            reason_delivered_to(
+                &config,
+                SenderRules::Apply,
+                &["frontdoor@cams.example.com"],
+                &["porch@isp-mail.example.net"],
+                &[]
+            ),
+            None,
+            "an allowed sender still gets in at any address"
+        );
+    }
+
+    #[test]
+    fn a_secret_address_alone_closes_the_door() {
+        let config = config(
+            "[ingest.secret_addresses]\nfrontdoor = \"frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3yd@cams.example.com\"\n[[cameras]]\nname = \"frontdoor\"\n",
+        );
+        assert!(!door_is_open(&config));
+        assert_eq!(
+            reason_delivered_to(
+                &config,
+                SenderRules::Local,
+                &["frontdoor@cams.example.com"],
+                &["anyone@example.org"],
+                &[]
+            ),
+            Some(RejectReason::SenderNotAllowed)
         );
     }
 
@@ -499,6 +668,7 @@ to = "garden@in.example.com"
             &config,
             &Arrival {
                 from: &from,
+                recipients: &[],
                 failed: &[Check::Dmarc, Check::DmarcPolicy],
                 size: None,
                 sender_rules: SenderRules::Apply,

@@ -52,8 +52,9 @@ pub struct Incoming {
     /// The envelope sender (SMTP `MAIL FROM`): logged, and judged only when
     /// the message has no `From` header of its own.
     pub envelope_sender: Option<String>,
-    /// Envelope recipients the headers may not name (some cameras leave
-    /// `To` out): they still identify the camera.
+    /// The envelope recipients, which the headers may not name (some
+    /// cameras leave `To` out): they identify the camera, and a camera's
+    /// secret address among them lets the message in whatever its sender.
     pub envelope_recipients: Vec<String>,
     /// The checks the mail service ran that failed; none where no service
     /// stands in front.
@@ -230,6 +231,7 @@ pub async fn admit(
             }
             let arrival = admission::Arrival {
                 from: &from,
+                recipients: &envelope_recipients,
                 failed: &failed_checks,
                 size: Some(u64::try_from(raw.len()).unwrap_or(u64::MAX)),
                 sender_rules: rules,
@@ -242,15 +244,7 @@ pub async fn admit(
                 .put(&message, raw, "message/rfc822")
                 .await
                 .map_err(|err| StageError::from_port("storing the message", err))?;
-            let mut to = envelope.to;
-            for recipient in envelope_recipients {
-                let known = to.iter().any(|named| {
-                    crate::config::bare_address(named).eq_ignore_ascii_case(&recipient)
-                });
-                if !known {
-                    to.push(recipient);
-                }
-            }
+            let to = with_envelope_recipients(envelope.to, envelope_recipients);
             Event {
                 id,
                 source,
@@ -272,6 +266,7 @@ pub async fn admit(
             }
             let arrival = admission::Arrival {
                 from: &from,
+                recipients: &envelope_recipients,
                 failed: &failed_checks,
                 size: None,
                 sender_rules: rules,
@@ -304,7 +299,7 @@ pub async fn admit(
                 source,
                 message,
                 from: from.into_iter().next(),
-                to,
+                to: with_envelope_recipients(to, envelope_recipients),
                 subject,
                 received_at,
             }
@@ -341,6 +336,22 @@ pub async fn ingest(
         Ok(Started::AlreadyStarted) => Ok(Ingested::Duplicate),
         Err(err) => Err(StageError::from_port("starting the execution", err)),
     }
+}
+
+/// The header recipients, then each envelope recipient they do not name
+/// (some cameras leave `To` out, and a secret address may be a `Bcc`): the
+/// recipients that identify the camera.
+fn with_envelope_recipients(mut to: Vec<String>, envelope: Vec<String>) -> Vec<String> {
+    for recipient in envelope {
+        let known = to.iter().any(|named| {
+            crate::config::bare_address(named)
+                .eq_ignore_ascii_case(&crate::config::bare_address(&recipient))
+        });
+        if !known {
+            to.push(recipient);
+        }
+    }
+    to
 }
 
 /// Keeps the header fields of an event small enough for the execution

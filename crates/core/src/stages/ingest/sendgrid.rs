@@ -189,6 +189,7 @@ pub async fn ingest_sendgrid(
     };
     let mut incoming = Incoming::whole(Source::Sendgrid, raw, post.received_at.clone());
     incoming.failed_checks = failed_checks(&form);
+    incoming.envelope_recipients = envelope_recipients(&form);
     let id = incoming.id().to_string();
     if let Some(sender) = envelope_sender(&form) {
         tracing::info!(id = %id, envelope_sender = %sender, "SendGrid post received");
@@ -226,6 +227,27 @@ fn envelope_sender(form: &Form) -> Option<String> {
         .get("from")
         .and_then(serde_json::Value::as_str)
         .map(str::to_string)
+}
+
+/// The envelope recipients of SendGrid's `envelope` field (the `RCPT TO`
+/// addresses SendGrid received the message for); none when it is missing or
+/// unreadable.
+fn envelope_recipients(form: &Form) -> Vec<String> {
+    let Some(field) = form.get("envelope") else {
+        return Vec::new();
+    };
+    let Ok(envelope) = serde_json::from_slice::<serde_json::Value>(&field.bytes) else {
+        return Vec::new();
+    };
+    match envelope.get("to") {
+        Some(serde_json::Value::Array(recipients)) => recipients
+            .iter()
+            .filter_map(serde_json::Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        Some(serde_json::Value::String(recipient)) => vec![recipient.clone()],
+        _ => Vec::new(),
+    }
 }
 
 /// The checks SendGrid reports that failed: `SPF` (`fail`; `softfail` and
@@ -437,6 +459,47 @@ mod tests {
             Some("Front Door <frontdoor@cams.example.com>")
         );
         assert_eq!(store.get(&event.message).await.unwrap(), CAMERA_MAIL);
+    }
+
+    #[tokio::test]
+    async fn a_post_for_a_secret_address_is_let_in_by_its_envelope_whatever_its_sender() {
+        let config = "[ingest.secret_addresses]\nfrontdoor = \"frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3yd@in.example.com\"\n[[cameras]]\nname = \"frontdoor\"\n";
+        let mail = b"From: Cam <cam7@webmail.example.org>\r\nTo: alerts@in.example.com\r\nSubject: Motion\r\n\r\nMotion detected\r\n";
+        let for_secret = |recipients: &'static [u8]| {
+            post(&[
+                ("email", None, None, mail),
+                ("envelope", None, None, recipients),
+            ])
+        };
+        let store = MemoryStore::default();
+        let executions = RecordedExecutions::default();
+        let answer = ingest(
+            config,
+            &for_secret(br#"{"to":["frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3yd@in.example.com"],"from":"cam7@webmail.example.org"}"#),
+            &store,
+            &executions,
+        )
+        .await;
+        assert!(matches!(answer.outcome, Ingested::Started(_)), "{answer:?}");
+        let event = &executions.started()[0].1.event;
+        assert!(
+            event
+                .to
+                .contains(&"frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3yd@in.example.com".to_string()),
+            "{:?}",
+            event.to
+        );
+        let answer = ingest(
+            config,
+            &for_secret(br#"{"to":["alerts@in.example.com"],"from":"cam7@webmail.example.org"}"#),
+            &store,
+            &executions,
+        )
+        .await;
+        assert!(
+            matches!(&answer.outcome, Ingested::Rejected(r) if r.reason == RejectReason::SenderNotAllowed),
+            "{answer:?}"
+        );
     }
 
     #[tokio::test]

@@ -20,7 +20,11 @@ pub struct SesDelivery {
     /// The envelope sender (`mail.source`, SMTP `MAIL FROM`): logged, not
     /// trusted; SPF is what vouches for it.
     pub envelope_sender: Option<String>,
+    /// The header recipients (`mail.destination`).
     pub to: Vec<String>,
+    /// The envelope recipients the receipt rule matched
+    /// (`receipt.recipients`, SMTP `RCPT TO`): a camera's secret address.
+    pub recipients: Vec<String>,
     pub subject: Option<String>,
     /// SES's verdicts: `PASS`, `FAIL`, `GRAY`, `PROCESSING_FAILED` (or
     /// `DISABLED` when scanning is off).
@@ -81,6 +85,7 @@ impl SesDelivery {
             self.timestamp.clone(),
         );
         incoming.envelope_sender = self.envelope_sender.clone();
+        incoming.envelope_recipients = self.recipients.clone();
         incoming.failed_checks = self.failed_checks();
         incoming
     }
@@ -127,6 +132,7 @@ mod tests {
             from: vec![from.into()],
             envelope_sender: Some("bounce@relay.example.net".into()),
             to: vec!["frontdoor@in.example.com".into()],
+            recipients: vec!["frontdoor@in.example.com".into()],
             subject: Some("Motion detected".into()),
             spam_verdict: Some("PASS".into()),
             virus_verdict: Some("PASS".into()),
@@ -255,6 +261,51 @@ mod tests {
         .unwrap();
         assert!(matches!(outcome, Ingested::Started(_)), "{outcome:?}");
         assert_eq!(executions.started().len(), 1);
+    }
+
+    const SECRET_FRONTDOOR: &str = "[ingest.secret_addresses]\nfrontdoor = \"frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3yd@in.example.com\"\n[[cameras]]\nname = \"frontdoor\"\n";
+
+    #[tokio::test]
+    async fn mail_the_receipt_rule_matched_to_a_secret_address_starts_whatever_its_sender() {
+        let config = Config::parse(SECRET_FRONTDOOR).unwrap();
+        let executions = RecordedExecutions::default();
+        let mut delivery = delivery("Cam <cam7@webmail.example.org>");
+        delivery.to = vec!["owner@home.example".into()];
+        delivery.recipients = vec!["frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3yd@in.example.com".into()];
+        let outcome = ingest_ses(&config, &delivery, &storage(), &stored(50_000), &executions)
+            .await
+            .unwrap();
+        assert!(matches!(outcome, Ingested::Started(_)), "{outcome:?}");
+        let event = &executions.started()[0].1.event;
+        assert_eq!(
+            event.to,
+            [
+                "owner@home.example",
+                "frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3yd@in.example.com"
+            ],
+            "the secret address, a Bcc here, identifies the camera downstream"
+        );
+        assert_eq!(
+            config.identify_camera(event.from.as_deref(), &event.to, None),
+            "frontdoor"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_secret_address_only_in_the_headers_proves_nothing() {
+        let config = Config::parse(SECRET_FRONTDOOR).unwrap();
+        let executions = RecordedExecutions::default();
+        let mut delivery = delivery("frontdoor@in.example.com");
+        delivery.to = vec!["frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3yd@in.example.com".into()];
+        delivery.recipients = vec!["frontdoor@in.example.com".into()];
+        let outcome = ingest_ses(&config, &delivery, &storage(), &stored(50_000), &executions)
+            .await
+            .unwrap();
+        assert!(
+            matches!(&outcome, Ingested::Rejected(r) if r.reason == RejectReason::SenderNotAllowed),
+            "{outcome:?}"
+        );
+        assert!(executions.started().is_empty());
     }
 
     #[test]
