@@ -23,6 +23,10 @@ reaches that state). This script fails, naming each problem, when:
   of the stack's domain, or the cameras' secret addresses (InboundRecipients)
   may be left empty without a rule refusing it: anyone could then write to
   any address of the domain and cost an invocation;
+- a CloudWatch alarm has no action, or one of its actions (in any branch of
+  a condition) is the alert topic, the topic a function publishes alerts to
+  (IPCAM_TOPIC_ARN): operational alarms have a topic of their own, so that
+  the alerts' subscribers get alerts only;
 - SAM's own translator (what CloudFormation's transform runs) rejects the
   template.
 
@@ -499,6 +503,44 @@ def check_receipt_recipients(template: dict, problems: Problems) -> None:
                     )
 
 
+def referenced(node) -> set[str]:
+    """Every resource or parameter a node names by `Ref`, in every branch."""
+    if isinstance(node, dict):
+        if set(node) == {"Ref"} and isinstance(node["Ref"], str):
+            return {node["Ref"]}
+        found: set[str] = set()
+        for value in node.values():
+            found |= referenced(value)
+        return found
+    if isinstance(node, list):
+        found = set()
+        for value in node:
+            found |= referenced(value)
+        return found
+    return set()
+
+
+def check_alarm_actions(template: dict, problems: Problems) -> None:
+    """Every alarm says something to someone, and never on the alert topic."""
+    alert_topics = {
+        value["Ref"]
+        for function in resources_of(template, "AWS::Serverless::Function").values()
+        for name, value in function_environment_values(template, function).items()
+        if name == "IPCAM_TOPIC_ARN" and isinstance(value, dict) and "Ref" in value
+    }
+    for name, alarm in resources_of(template, "AWS::CloudWatch::Alarm").items():
+        properties = alarm.get("Properties", {})
+        if not properties.get("AlarmActions"):
+            problems.add(name, "the alarm has no AlarmActions: no one would hear of it")
+        for key in ("AlarmActions", "OKActions", "InsufficientDataActions"):
+            for topic in sorted(referenced(properties.get(key, [])) & alert_topics):
+                problems.add(
+                    name,
+                    f"its {key} may go to {topic}, the alert topic: operational alarms go to the ops topic, "
+                    "not to the alerts' subscribers",
+                )
+
+
 def translate(template: dict, problems: Problems) -> dict | None:
     """Runs SAM's translator, as CloudFormation's transform would."""
     from samtranslator.model.exceptions import InvalidDocumentException
@@ -545,6 +587,7 @@ def main() -> int:
     check_makefile(binaries, problems)
     check_failure_destinations(template, problems)
     check_receipt_recipients(template, problems)
+    check_alarm_actions(template, problems)
     translated = translate(template, problems)
 
     if problems.items:
@@ -560,7 +603,7 @@ def main() -> int:
         "their crates with the variables they read, the alerts table reachable by its users "
         "only, each as it needs; every state machine substitution provided; what SES invokes "
         "keeps what it fails on, watched; the receipt rule accepts the cameras' secret addresses "
-        "only"
+        "only; every alarm goes to the ops topic, none to the alert topic"
     )
     return 0
 

@@ -168,6 +168,9 @@ PENDING+=("Set each camera's e-mail recipient to its secret address above (the c
 PENDING+=("Subscribe to the alert topic (AlertTopicArn above): e-mail subscribers must click the
      link in the confirmation e-mail; SMS needs the account out of the SNS SMS sandbox, or the
      phone number verified in it. docs/deploy.md shows filter policies on camera and labels.")
+PENDING+=("The operational alarms (failed executions, function errors) go to OperationsTopicArn above,
+     not to the alert topic: confirm its e-mail subscription (OpsEmail, or else AlertEmail), or
+     subscribe whoever looks after the stack.")
 PENDING+=("The SES sandbox limits sending, not receiving: this stack only receives mail and alerts
      through SNS, so it needs no SES production access.")
 PENDING+=("A changed $CONFIG is uploaded by the next 'make deploy'; functions already running keep
