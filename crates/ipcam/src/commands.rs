@@ -150,12 +150,6 @@ pub fn config_check(file: &Path, mail_domains: &[String]) -> Result<bool> {
     Ok(true)
 }
 
-/// `ipcam snooze`: mutes a camera, or all of them, in the memory of
-/// alerts kept in `store`, which `process` and `serve` read before
-/// analysing anything.
-pub async fn snooze(config: &Config, store: &Path, camera: &str, duration: &str) -> Result<()> {
-    let span = Span::try_from(duration.to_string()).map_err(anyhow::Error::msg)?;
-    let known = config.cameras.iter().any(|c| c.name == camera);
 /// `ipcam config deployable`: the configuration the stack's functions
 /// get, on standard output; each error on standard error.
 pub fn config_deployable(file: &Path, mail_domain: &str, secrets: &Path) -> Result<bool> {
@@ -179,6 +173,12 @@ pub fn config_deployable(file: &Path, mail_domain: &str, secrets: &Path) -> Resu
     }
 }
 
+/// `ipcam snooze`: mutes a camera, or all of them, in the memory of
+/// alerts kept in `store`, which `process` and `serve` read before
+/// analysing anything.
+pub async fn snooze(config: &Config, store: &Path, camera: &str, duration: &str) -> Result<()> {
+    let span = Span::try_from(duration.to_string()).map_err(anyhow::Error::msg)?;
+    let known = config.cameras.iter().any(|c| c.name == camera);
     let (key, rules) = if camera.eq_ignore_ascii_case("all") {
         (ALL_CAMERAS, config.defaults.clone())
     } else if known || camera == UNKNOWN_CAMERA {

@@ -588,17 +588,17 @@ pub struct Ingest {
     /// let everyone in through an open door whatever it says (they warn).
     /// It changes nothing once a sender is named.
     pub allow_any_sender: bool,
-}
-
-/// What each check of the mail service does when it fails.
-///
-/// Spam and viruses are refused: nothing a camera sends should look like
     /// Each camera's secret address, by camera name:
     /// `frontdoor = "frontdoor-k7q2m4x9c3v8b5n6z2w4r7t3yd@cams.example.com"`.
     /// Mail delivered to it is the camera's, let in whatever its sender.
     /// `make deploy` generates them, keeps them and adds them to the
     /// configuration it uploads; write them yourself for `ipcam serve`.
     pub secret_addresses: std::collections::BTreeMap<String, SecretAddress>,
+}
+
+/// What each check of the mail service does when it fails.
+///
+/// Spam and viruses are refused: nothing a camera sends should look like
 /// either. SPF, DKIM and DMARC are ignored by default because many cameras
 /// send through an ISP's relay or a webmail account with a `From` that
 /// relay is not authorised for, so these checks fail on genuine snapshots;
