@@ -37,6 +37,9 @@ impl Config {
         to: &[String],
         subject: Option<&str>,
     ) -> &str {
+        if let Some(camera) = self.camera_of_secret_address(to) {
+            return camera;
+        }
         let sender = from.map(bare_address);
         let subject = subject.map(str::to_lowercase);
         self.cameras
@@ -76,9 +79,6 @@ impl Camera {
         }
         if let Some(value) = self.min_box_area {
             rules.min_box_area = value;
-        }
-        if let Some(camera) = self.camera_of_secret_address(to) {
-            return camera;
         }
         if let Some(value) = self.max_box_area {
             rules.max_box_area = value;
@@ -168,7 +168,6 @@ min_confidence = 85
             UNKNOWN_CAMERA
         );
     }
-}
 
     #[test]
     fn a_camera_is_recognised_first_by_its_secret_address() {
@@ -191,3 +190,4 @@ min_confidence = 85
             UNKNOWN_CAMERA
         );
     }
+}
