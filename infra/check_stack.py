@@ -27,6 +27,10 @@ reaches that state). This script fails, naming each problem, when:
   a condition) is the alert topic, the topic a function publishes alerts to
   (IPCAM_TOPIC_ARN): operational alarms have a topic of their own, so that
   the alerts' subscribers get alerts only;
+- a function counts refused messages (`report_rejection`, an EMF line at
+  the level of `REJECTION_LEVEL` in crates/adapters-aws/src/metric.rs) and
+  no alarm watches that metric, or the functions' log level (LogLevel) may
+  be set above that level, where Lambda would drop the line;
 - SAM's own translator (what CloudFormation's transform runs) rejects the
   template.
 
@@ -541,6 +545,50 @@ def check_alarm_actions(template: dict, problems: Problems) -> None:
                 )
 
 
+METRIC_SOURCE = ROOT / "crates" / "adapters-aws" / "src" / "metric.rs"
+LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
+
+
+def rust_constant(source: str, name: str) -> str | None:
+    found = re.search(rf'pub const {name}: &str = "([^"]*)";', source)
+    return found.group(1) if found else None
+
+
+def check_rejection_metric(template: dict, problems: Problems) -> None:
+    """The refused messages are counted where an alarm sees them."""
+    counting = []
+    for name, function in resources_of(template, "AWS::Serverless::Function").items():
+        binary = function.get("Metadata", {}).get("BuildProperties", {}).get("Binary")
+        main = ROOT / "crates" / str(binary) / "src" / "main.rs"
+        if isinstance(binary, str) and main.is_file() and "report_rejection" in main.read_text(encoding="utf-8"):
+            counting.append(name)
+    if not counting:
+        return
+    source = METRIC_SOURCE.read_text(encoding="utf-8")
+    namespace, metric, level = (rust_constant(source, key) for key in ("NAMESPACE", "REJECTED_MESSAGES", "REJECTION_LEVEL"))
+    if None in (namespace, metric, level):
+        problems.add(str(METRIC_SOURCE.relative_to(ROOT)), "NAMESPACE, REJECTED_MESSAGES or REJECTION_LEVEL is missing")
+        return
+    watched = any(
+        alarm.get("Properties", {}).get("Namespace") == namespace
+        and alarm.get("Properties", {}).get("MetricName") == metric
+        and alarm.get("Properties", {}).get("AlarmActions")
+        for alarm in resources_of(template, "AWS::CloudWatch::Alarm").values()
+    )
+    if not watched:
+        problems.add(
+            ", ".join(counting),
+            f"they count refused messages in {namespace}/{metric}, and no alarm with an action watches it",
+        )
+    allowed = template.get("Parameters", {}).get("LogLevel", {}).get("AllowedValues", [])
+    above = [value for value in allowed if str(value).upper() in LEVELS and LEVELS.index(str(value).upper()) > LEVELS.index(level)]
+    if above:
+        problems.add(
+            "LogLevel",
+            f"it may be {', '.join(above)}, above {level}, the level of the {metric} line: Lambda would drop the line and the metric",
+        )
+
+
 def translate(template: dict, problems: Problems) -> dict | None:
     """Runs SAM's translator, as CloudFormation's transform would."""
     from samtranslator.model.exceptions import InvalidDocumentException
@@ -588,6 +636,7 @@ def main() -> int:
     check_failure_destinations(template, problems)
     check_receipt_recipients(template, problems)
     check_alarm_actions(template, problems)
+    check_rejection_metric(template, problems)
     translated = translate(template, problems)
 
     if problems.items:
@@ -603,7 +652,8 @@ def main() -> int:
         "their crates with the variables they read, the alerts table reachable by its users "
         "only, each as it needs; every state machine substitution provided; what SES invokes "
         "keeps what it fails on, watched; the receipt rule accepts the cameras' secret addresses "
-        "only; every alarm goes to the ops topic, none to the alert topic"
+        "only; every alarm goes to the ops topic, none to the alert topic; "
+        "refused messages are counted at a level the log filter keeps, and watched"
     )
     return 0
 

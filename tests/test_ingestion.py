@@ -150,6 +150,9 @@ def test_stranger_writing_through_ses_starts_nothing_and_costs_no_rekognition_ca
     assert metric["Reason"] == "SenderNotAllowed"
     assert metric["RejectedMessages"] == 1
     assert metric["message"] == mail["messageId"]
+    # A warning with its time: Lambda's filter keeps it under LogLevel=WARN.
+    assert metric["level"] == "WARN"
+    assert metric["timestamp"].endswith("Z")
 
 
 def test_a_forged_camera_sender_at_a_guessable_address_starts_nothing(aws, rekognition):
