@@ -31,6 +31,9 @@ reaches that state). This script fails, naming each problem, when:
   the level of `REJECTION_LEVEL` in crates/adapters-aws/src/metric.rs) and
   no alarm watches that metric, or the functions' log level (LogLevel) may
   be set above that level, where Lambda would drop the line;
+- a function's environment takes a `NoEcho` parameter: a secret in a
+  plaintext variable that anyone who may read the function's configuration
+  sees (keep it in SSM Parameter Store, read at cold start);
 - SAM's own translator (what CloudFormation's transform runs) rejects the
   template.
 
@@ -589,6 +592,20 @@ def check_rejection_metric(template: dict, problems: Problems) -> None:
         )
 
 
+def check_no_secret_in_environment(template: dict, problems: Problems) -> None:
+    secret = {
+        name for name, parameter in template.get("Parameters", {}).items() if str(parameter.get("NoEcho")).lower() == "true"
+    }
+    for name, function in resources_of(template, "AWS::Serverless::Function").items():
+        for variable, value in function_environment_values(template, function).items():
+            for parameter in sorted(referenced(value) & secret):
+                problems.add(
+                    name,
+                    f"its environment variable {variable} holds the NoEcho parameter {parameter} in plain text: "
+                    "keep the secret in SSM Parameter Store (SecureString) and give the function its name",
+                )
+
+
 def translate(template: dict, problems: Problems) -> dict | None:
     """Runs SAM's translator, as CloudFormation's transform would."""
     from samtranslator.model.exceptions import InvalidDocumentException
@@ -637,6 +654,7 @@ def main() -> int:
     check_receipt_recipients(template, problems)
     check_alarm_actions(template, problems)
     check_rejection_metric(template, problems)
+    check_no_secret_in_environment(template, problems)
     translated = translate(template, problems)
 
     if problems.items:
@@ -653,7 +671,8 @@ def main() -> int:
         "only, each as it needs; every state machine substitution provided; what SES invokes "
         "keeps what it fails on, watched; the receipt rule accepts the cameras' secret addresses "
         "only; every alarm goes to the ops topic, none to the alert topic; "
-        "refused messages are counted at a level the log filter keeps, and watched"
+        "refused messages are counted at a level the log filter keeps, and watched; "
+        "no secret in a function's environment"
     )
     return 0
 

@@ -117,6 +117,38 @@ SENDGRID_URL=$(output SendGridUrl)
 [[ "$(output DomainName)" == "$DOMAIN" ]] ||
   die "the stack's DomainName is $(output DomainName), not $DOMAIN: the deployment did not take"
 
+# What is left to do by hand, printed at the end.
+PENDING=()
+
+# --- The SendGrid password: an SSM SecureString, in no parameter or variable
+# CloudFormation cannot create a SecureString, so it is written here: the
+# one given as SENDGRID_PASSWORD, else the one an older deployment saved in
+# samconfig.toml (moved here), else a new random one; an existing parameter
+# is kept. The function reads it at its next cold start.
+if [[ -n "$SENDGRID_URL" && "$SENDGRID_URL" != "None" ]]; then
+  PASSWORD_PARAMETER=$(output SendGridPasswordParameter)
+  SAVED_PASSWORD=$("${SETTINGS[@]}" saved --samconfig "$SAMCONFIG" SendGridPassword)
+  NEW_PASSWORD=${SENDGRID_PASSWORD:-}
+  if [[ -z "$NEW_PASSWORD" ]] && ! aws ssm get-parameter --name "$PASSWORD_PARAMETER" >/dev/null 2>&1; then
+    NEW_PASSWORD=${SAVED_PASSWORD:-$("$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(24))')}
+  fi
+  if [[ -n "$NEW_PASSWORD" ]]; then
+    # Through a file readable by this user only, not on the command line.
+    REQUEST=$(umask 077 && mktemp)
+    NEW_PASSWORD="$NEW_PASSWORD" PASSWORD_PARAMETER="$PASSWORD_PARAMETER" "$VENV/bin/python" -c '
+import json, os
+print(json.dumps({"Name": os.environ["PASSWORD_PARAMETER"], "Value": os.environ["NEW_PASSWORD"],
+                  "Type": "SecureString", "Overwrite": True}))' >"$REQUEST"
+    aws ssm put-parameter --cli-input-json "file://$REQUEST" >/dev/null
+    rm -f "$REQUEST"
+    say "wrote the SendGrid password to the SSM SecureString $PASSWORD_PARAMETER"
+  fi
+  if [[ -n "$SAVED_PASSWORD" ]]; then
+    PENDING+=("$SAMCONFIG still holds SendGridPassword in parameter_overrides, which the stack no longer
+     takes (the password is in SSM, $PASSWORD_PARAMETER): delete it from that file.")
+  fi
+fi
+
 # --- Configuration: uploaded before mail can arrive --------------------------
 # What the functions read: the configuration with the cameras' secret
 # addresses, without [serve] (the local server's, password included).
@@ -129,7 +161,6 @@ aws s3 cp --only-show-errors --content-type 'application/toml' "$UPLOAD" "$CONFI
 say "uploaded $CONFIG, with the secret addresses and without [serve], to $CONFIG_LOCATION (each function reads it at its next cold start)"
 
 # --- SES receipt rule set: CloudFormation cannot make it active ------------
-PENDING=()
 ACTIVE=$(aws ses describe-active-receipt-rule-set --query 'Metadata.Name' --output text)
 if [[ "$ACTIVE" == "$RULE_SET" ]]; then
   say "SES receipt rule set $RULE_SET is already the active one"
@@ -160,7 +191,8 @@ fi
 if [[ -n "$SENDGRID_URL" && "$SENDGRID_URL" != "None" ]]; then
   PENDING+=("SendGrid: Settings > Inbound Parse > Add Host & URL. Destination URL:
      ${SENDGRID_URL/https:\/\//https://USERNAME:PASSWORD@}
-     with the SendGridUsername and SendGridPassword you deployed with, and tick
+     with the SendGridUsername you deployed with and the password of
+     'aws ssm get-parameter --with-decryption --name $PASSWORD_PARAMETER', and tick
      'POST the raw, full MIME message'. Point the receiving domain's MX at mx.sendgrid.net.")
 fi
 PENDING+=("Set each camera's e-mail recipient to its secret address above (the camera's SMTP

@@ -147,6 +147,9 @@ def main() -> int:
             print(",".join(found.values()))
     elif args.command == "parameters":
         merged = dict(saved_overrides(args.samconfig))
+        # No longer a parameter: the password lives in SSM (deploy.sh moves
+        # a saved one there), and the template would refuse it.
+        merged.pop("SendGridPassword", None)
         for override in args.overrides:
             key, _, value = override.partition("=")
             merged[key] = value

@@ -129,6 +129,9 @@ ALERTS_TABLE = "ipcam-alerts"
 LAMBDA_ROLE_NAME = "ipcam-lambda"
 SENDGRID_USERNAME = "sendgrid"
 SENDGRID_PASSWORD = "inbound-parse-test-password"
+# Where the stack keeps that password: an SSM SecureString `make deploy`
+# writes, which ingest-sendgrid reads at its cold start.
+SENDGRID_PASSWORD_PARAMETER = "/ipcam/ipcam/sendgrid-password"
 
 # The Lambda functions, named after their crates (`cargo lambda watch`
 # serves each binary under its own name).
@@ -216,7 +219,7 @@ FUNCTION_ENVIRONMENT = {
     "IPCAM_STATE_MACHINE_ARN": STATE_MACHINE_ARN,
     "IPCAM_TOPIC_ARN": TOPIC_ARN,
     "IPCAM_SENDGRID_USERNAME": SENDGRID_USERNAME,
-    "IPCAM_SENDGRID_PASSWORD": SENDGRID_PASSWORD,
+    "IPCAM_SENDGRID_PASSWORD_PARAMETER": SENDGRID_PASSWORD_PARAMETER,
     "IPCAM_ALERTS_TABLE": ALERTS_TABLE,
 }
 
@@ -769,6 +772,11 @@ class EmulatedAws:
             TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"},
         )
         assert self.remembered() == [], "the alerts table of a new test is not empty"
+
+        # The SendGrid password, where `make deploy` writes it.
+        self.services.client("ssm").put_parameter(
+            Name=SENDGRID_PASSWORD_PARAMETER, Value=SENDGRID_PASSWORD, Type="SecureString"
+        )
 
         # The domain identity the stack creates (AWS::SES::EmailIdentity):
         # SES sends only from a verified identity.
