@@ -34,6 +34,9 @@ reaches that state). This script fails, naming each problem, when:
 - a function's environment takes a `NoEcho` parameter: a secret in a
   plaintext variable that anyone who may read the function's configuration
   sees (keep it in SSM Parameter Store, read at cold start);
+- an HTTP API route's path carries no secret segment (a template parameter
+  in its route key), a stage of it keeps no access log, or no alarm with an
+  action watches its 4xx and its 5xx answers;
 - SAM's own translator (what CloudFormation's transform runs) rejects the
   template.
 
@@ -606,6 +609,42 @@ def check_no_secret_in_environment(template: dict, problems: Problems) -> None:
                 )
 
 
+def check_http_endpoints(template: dict, problems: Problems) -> None:
+    parameters = set(template.get("Parameters", {}))
+    alarms = resources_of(template, "AWS::CloudWatch::Alarm").values()
+    for name, route in resources_of(template, "AWS::ApiGatewayV2::Route").items():
+        key = route.get("Properties", {}).get("RouteKey")
+        text = key.get("Fn::Sub") if isinstance(key, dict) else key
+        text = text[0] if isinstance(text, list) else text
+        path = str(text).partition(" ")[2]
+        if not set(SUBSTITUTION.findall(path)) & parameters:
+            problems.add(
+                name,
+                f"its route {text!r} carries no secret segment: anyone could post to it and use up the "
+                "throttle SendGrid shares; put a parameter of the template (a token make deploy generates) in its path",
+            )
+    for name, api in resources_of(template, "AWS::ApiGatewayV2::Api").items():
+        stages = [
+            stage
+            for stage in resources_of(template, "AWS::ApiGatewayV2::Stage").values()
+            if stage.get("Properties", {}).get("ApiId") == {"Ref": name}
+        ]
+        if not stages or not all(
+            stage.get("Properties", {}).get("AccessLogSettings", {}).get("DestinationArn") for stage in stages
+        ):
+            problems.add(name, "a stage of the API keeps no access log (AccessLogSettings)")
+        for metric in ("4xx", "5xx"):
+            watched = any(
+                alarm.get("Properties", {}).get("Namespace") == "AWS/ApiGateway"
+                and alarm.get("Properties", {}).get("MetricName") == metric
+                and {"Name": "ApiId", "Value": {"Ref": name}} in alarm.get("Properties", {}).get("Dimensions", [])
+                and alarm.get("Properties", {}).get("AlarmActions")
+                for alarm in alarms
+            )
+            if not watched:
+                problems.add(name, f"no alarm with an action watches its {metric} answers")
+
+
 def translate(template: dict, problems: Problems) -> dict | None:
     """Runs SAM's translator, as CloudFormation's transform would."""
     from samtranslator.model.exceptions import InvalidDocumentException
@@ -655,6 +694,7 @@ def main() -> int:
     check_alarm_actions(template, problems)
     check_rejection_metric(template, problems)
     check_no_secret_in_environment(template, problems)
+    check_http_endpoints(template, problems)
     translated = translate(template, problems)
 
     if problems.items:
@@ -672,7 +712,8 @@ def main() -> int:
         "keeps what it fails on, watched; the receipt rule accepts the cameras' secret addresses "
         "only; every alarm goes to the ops topic, none to the alert topic; "
         "refused messages are counted at a level the log filter keeps, and watched; "
-        "no secret in a function's environment"
+        "no secret in a function's environment; the SendGrid endpoint's path carries a secret, "
+        "its access is logged and its 4xx and 5xx watched"
     )
     return 0
 

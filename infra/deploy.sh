@@ -68,8 +68,12 @@ elif [[ -z "$ADDRESSES" ]]; then
   add the cameras, or run 'make deploy ALLOW_WHOLE_DOMAIN=1' to accept every address of $DOMAIN
   (anyone who writes to the domain then costs an invocation)"
 fi
+# The secret last segment of the SendGrid endpoint's path, kept beside the
+# addresses (used only with EnableSendGrid=true).
+SENDGRID_PATH_TOKEN=$("${SETTINGS[@]}" token --kept "$SECRETS" sendgrid_path)
 PARAMETERS=$("${SETTINGS[@]}" parameters --samconfig "$SAMCONFIG" \
-  "DomainName=$DOMAIN" "InboundRecipients=$ADDRESSES" "ReceiveWholeDomain=$WHOLE_DOMAIN")
+  "DomainName=$DOMAIN" "InboundRecipients=$ADDRESSES" "ReceiveWholeDomain=$WHOLE_DOMAIN" \
+  "SendGridPathToken=$SENDGRID_PATH_TOKEN")
 
 # --- Build ------------------------------------------------------------------
 # cargo-lambda cross-compiles with zig, which the venv provides (`python3 -m

@@ -17,6 +17,11 @@
   saved --samconfig FILE KEY
       One saved parameter override, or nothing.
 
+  token --kept KEPT NAME
+      A secret token kept in KEPT's `[tokens]` table (26 characters of
+      base32), generated the first time: the secret segment of the SendGrid
+      endpoint's path (`sendgrid_path`).
+
 A secret address is `<camera>-<token>@DOMAIN`, the token 26 characters of
 base32 (128 random bits from `secrets`): a stranger cannot guess it, and
 only mail to it reaches the pipeline.
@@ -57,7 +62,9 @@ def read_toml(path: Path) -> dict:
         return {}
 
 
-def write_kept(path: Path, kept: dict[str, str]) -> None:
+def write_kept(path: Path, kept: dict[str, str], tokens: dict[str, str] | None = None) -> None:
+    if tokens is None:
+        tokens = dict(read_toml(path).get("tokens", {}))
     lines = [
         "# The cameras' secret addresses, generated once by `make deploy` and kept",
         "# here so that a redeployment keeps them. Each camera writes to its own;",
@@ -66,6 +73,9 @@ def write_kept(path: Path, kept: dict[str, str]) -> None:
         "[secret_addresses]",
     ]
     lines += [f"{json.dumps(camera)} = {json.dumps(address)}" for camera, address in sorted(kept.items())]
+    if tokens:
+        lines += ["", "# Other secrets of the stack: the SendGrid endpoint's path segment.", "[tokens]"]
+        lines += [f"{json.dumps(name)} = {json.dumps(value)}" for name, value in sorted(tokens.items())]
     temporary = path.with_name(path.name + ".tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
@@ -133,6 +143,9 @@ def main() -> int:
     parameters = commands.add_parser("parameters")
     parameters.add_argument("--samconfig", type=Path, required=True)
     parameters.add_argument("overrides", nargs="*")
+    tokens = commands.add_parser("token")
+    tokens.add_argument("--kept", type=Path, required=True)
+    tokens.add_argument("name")
     saved = commands.add_parser("saved")
     saved.add_argument("--samconfig", type=Path, required=True)
     saved.add_argument("key")
@@ -154,6 +167,13 @@ def main() -> int:
             key, _, value = override.partition("=")
             merged[key] = value
         print(" ".join(f"{key}={quoted(value)}" for key, value in merged.items()))
+    elif args.command == "token":
+        kept = read_toml(args.kept)
+        known = dict(kept.get("tokens", {}))
+        if not known.get(args.name):
+            known[args.name] = token()
+            write_kept(args.kept, dict(kept.get("secret_addresses", {})), known)
+        print(known[args.name])
     else:
         print(dict(saved_overrides(args.samconfig)).get(args.key, ""))
     return 0

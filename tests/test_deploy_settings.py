@@ -82,3 +82,18 @@ def test_the_parameters_saved_by_the_first_deployment_are_kept_beside_the_new_on
         'InboundRecipients="a-x@cams.example.com,b-y@cams.example.com"'
     )
     assert settings("saved", "--samconfig", str(tmp_path / "none.toml"), "DomainName") == ""
+
+
+def test_the_sendgrid_path_token_is_generated_once_and_kept_beside_the_addresses(tmp_path):
+    config = tmp_path / "ipcam.toml"
+    config.write_text('[[cameras]]\nname = "frontdoor"\nsubject = "Front"\n')
+    kept = tmp_path / "ipcam.secret-addresses.toml"
+    [address] = addresses(config, "cams.example.com", kept)
+
+    first = settings("token", "--kept", str(kept), "sendgrid_path")
+    assert re.fullmatch(r"[a-z2-7]{26}", first), first
+    assert settings("token", "--kept", str(kept), "sendgrid_path") == first
+    # Writing the addresses again keeps the token, and the other way round.
+    assert addresses(config, "cams.example.com", kept) == [address]
+    assert settings("token", "--kept", str(kept), "sendgrid_path") == first
+    assert kept.stat().st_mode & 0o077 == 0
