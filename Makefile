@@ -180,7 +180,8 @@ print(until.strftime("%Y-%m-%dT%H:%M:%SZ"), json.dumps(item))
 endef
 export SNOOZE_ITEM
 
-## Time of the embedded detector on one 1920x1080 JPEG frame (criterion).
+## Time of the embedded detector on one 1920x1080 JPEG frame, bytes to
+## labels (criterion, optimised build; see docs/performance.md).
 bench-detect:
 	$(CARGO) bench -p ipcam-detector-nanodet --bench detect
 
@@ -192,6 +193,9 @@ soak:
 	$(CARGO) build --release -p ipcam
 	python3 bench/soak.py --ipcam target/release/ipcam
 
-## Extraction speed and memory against Python's email package (not part of test).
+## Extraction speed and memory against Python's email package, whole
+## process, on three shapes of burst (64 distinct frames, 64 frames of 8
+## scenes copied, 3 frames of one scene), and the floor (read, base64-decode
+## and hash alone); not part of test, see docs/performance.md.
 bench-extract:
 	bench/extract_vs_python.sh

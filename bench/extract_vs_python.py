@@ -3,6 +3,10 @@ message several times each, and prints the median wall time of each whole
 process, their ratio, and the peak memory (max RSS) of each.
 
 usage: extract_vs_python.py IPCAM MESSAGE RUNS [CONFIG]
+       extract_vs_python.py --floor XTASK MESSAGE RUNS
+
+With --floor, times `xtask floor MESSAGE` (read, base64-decode and hash
+every part, nothing else) instead of `ipcam extract`.
 """
 
 import json
@@ -40,6 +44,17 @@ def peak_rss_kb(command):
     return int(found.group(1))
 
 
+def floor(xtask, message, runs):
+    runs = int(runs)
+    size = os.path.getsize(message)
+    command = [xtask, "floor", message]
+    (times,) = interleaved_wall_times([command], runs)
+    print(
+        f"floor on {size / 1e6:.1f} MB: median {statistics.median(times) * 1000:8.1f} ms over {runs} runs, "
+        f"peak RSS {peak_rss_kb(command) / 1024:6.1f} MB"
+    )
+
+
 def main(ipcam, message, runs, config=None):
     runs = int(runs)
     size = os.path.getsize(message)
@@ -69,4 +84,7 @@ def main(ipcam, message, runs, config=None):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    if sys.argv[1] == "--floor":
+        floor(*sys.argv[2:])
+    else:
+        main(*sys.argv[1:])

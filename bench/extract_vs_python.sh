@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # Extraction benchmark: `ipcam extract --json` against Python's `email`
-# package doing the least (walk, decode, hash each picture), on one burst
-# e-mail of 64 distinct 1280x720 JPEG frames (about 8 MB), whole process
-# each time. Prints median wall times, their ratio and peak memory.
+# package doing the least (walk, decode, hash each picture), whole process
+# each time, on the shapes of message a camera sends:
+#   - a burst of 64 distinct 1280x720 JPEG frames (about 8 MB), with the
+#     default cap of 10 frames and with every frame kept;
+#   - 64 frames repeating eight scenes, eight copies each a few bytes apart
+#     (about 8 MB): every frame is fingerprinted before it is dropped;
+#   - a camera's usual burst: 3 frames of one 1920x1080 scene, each with its
+#     own sensor noise.
+# For each: median wall times, their ratio and peak memory against the
+# message size; then the floor, reading, base64-decoding and hashing the
+# message alone (`xtask floor`), on the two large shapes.
 #
 #   make bench-extract            (or: bench/extract_vs_python.sh [RUNS])
 set -euo pipefail
@@ -20,15 +28,32 @@ fi
 
 cargo build --release -q -p xtask
 cargo build --release -q -p ipcam
-"$target/release/xtask" burst "$work/burst.eml" 64
+xtask="$target/release/xtask"
+ipcam="$target/release/ipcam"
+"$xtask" burst "$work/distinct.eml" 64
+"$xtask" burst "$work/eight-scenes.eml" 64 --scenes 8
+"$xtask" burst "$work/three-frames.eml" 3 --scenes 1 --noise-copies --size 1920x1080
 
-echo "== default settings: at most 10 frames kept, the rest skipped as over the cap"
-echo "   (the first 10 pictures are decoded, judged, fingerprinted and hashed; the parts"
-echo "   past the cap are only looked at: their first bytes, and, when one is the size of a"
-echo "   kept frame, whether it copies it. Python decodes and hashes all 64.)"
-python3 bench/extract_vs_python.py "$target/release/ipcam" "$work/burst.eml" "$runs"
+echo "== 64 distinct frames, default settings: at most 10 frames kept, the rest skipped as over the cap"
+echo "   (the first 10 pictures are judged, fingerprinted and hashed; the parts past the cap are"
+echo "   only looked at: their first bytes, and, when one is the size of a kept frame, whether it"
+echo "   copies it. Python decodes and hashes all 64.)"
+python3 bench/extract_vs_python.py "$ipcam" "$work/distinct.eml" "$runs"
 
 echo
-echo "== max_frames = 64: every frame decoded and compared for near-duplicates"
+echo "== 64 distinct frames, max_frames = 64: every frame fingerprinted and compared for near-duplicates"
 printf '[extract]\nmax_frames = 64\n' > "$work/all-frames.toml"
-python3 bench/extract_vs_python.py "$target/release/ipcam" "$work/burst.eml" "$runs" "$work/all-frames.toml"
+python3 bench/extract_vs_python.py "$ipcam" "$work/distinct.eml" "$runs" "$work/all-frames.toml"
+
+echo
+echo "== 64 frames of 8 scenes, copies a few bytes apart, default settings: 8 kept, 56 near-duplicates"
+python3 bench/extract_vs_python.py "$ipcam" "$work/eight-scenes.eml" "$runs"
+
+echo
+echo "== 3 frames of one 1920x1080 scene, each with its own sensor noise, default settings"
+python3 bench/extract_vs_python.py "$ipcam" "$work/three-frames.eml" "$runs"
+
+echo
+echo "== the floor: read, base64-decode and hash every part, nothing else (xtask floor)"
+python3 bench/extract_vs_python.py --floor "$xtask" "$work/distinct.eml" "$runs"
+python3 bench/extract_vs_python.py --floor "$xtask" "$work/eight-scenes.eml" "$runs"
