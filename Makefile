@@ -29,6 +29,28 @@ demo:
 	rm -rf out/memory
 	$(CARGO) run -p ipcam -- process --config samples/ipcam.toml --out out samples/*.eml
 
+## How well the embedded model serves as the gate in front of Rekognition
+## (not part of test; docs/detector-gate.md): builds the test scenes from
+## public photos shipped in two PyPI wheels (bench/gate_scenes.py), then
+## prints what the model saw in each, and per threshold the people let
+## through and the empty scenes stopped.
+GATE_DATA ?= out/gate-data
+.PHONY: gate-recall
+gate-recall: $(VENV)/.bench-tools
+	test -d $(GATE_DATA)/skimage || { \
+	  $(VENV)/bin/pip download --quiet --disable-pip-version-check --no-deps \
+	    scikit-image==0.26.0 matplotlib==3.11.2 -d $(GATE_DATA) && cd $(GATE_DATA) && \
+	  unzip -q -o 'scikit_image-*.whl' 'skimage/data/*' && \
+	  unzip -q -o 'matplotlib-*.whl' 'matplotlib/mpl-data/sample_data/*'; }
+	$(VENV)/bin/python bench/gate_scenes.py $(GATE_DATA) out/gate-scenes
+	$(CARGO) run --release -p ipcam-detector-nanodet --example gate_recall -- out/gate-scenes
+
+## Pillow and NumPy, for the scripts in bench/ that make pictures.
+$(VENV)/.bench-tools:
+	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check pillow numpy
+	touch $@
+
 ## Everything CI checks.
 test: lint unit fixtures-check e2e validate zips
 
