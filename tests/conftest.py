@@ -177,6 +177,17 @@ min_confidence = 70
 email_to = ["owner@home.example"]
 email_from = "Cameras <alerts@cams.example.com>"
 
+# Rekognition alone looks at the frames of every camera but the gated one's,
+# where the embedded model looks first (test_detector_gate.py).
+[detector]
+kind = "rekognition"
+
+[[cameras]]
+name = "gated"
+from = "gated.cam@isp-mail.example.net"
+labels = ["person"]
+detector = "gated"
+
 [[cameras]]
 name = "frontdoor"
 labels = ["person"]

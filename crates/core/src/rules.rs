@@ -22,12 +22,16 @@ pub(crate) fn label_is_wanted(wanted: &str, label: &Label) -> bool {
 /// `vocabulary` can say that none of the camera's wanted labels is in a
 /// frame: each wanted label is one of those names (or a synonym of one).
 pub(crate) fn vocabulary_covers(rules: &Rules, vocabulary: &[&str]) -> bool {
-    !rules.labels.is_empty()
-        && rules.labels.iter().all(|wanted| {
-            vocabulary
-                .iter()
-                .any(|name| same_label(&wanted.label, name))
-        })
+    !rules.labels.is_empty() && label_outside(rules, vocabulary).is_none()
+}
+
+/// The first wanted label that `vocabulary` does not name.
+pub(crate) fn label_outside<'r>(rules: &'r Rules, vocabulary: &[&str]) -> Option<&'r str> {
+    rules
+        .labels
+        .iter()
+        .map(|wanted| wanted.label.trim())
+        .find(|wanted| !vocabulary.iter().any(|name| same_label(wanted, name)))
 }
 
 fn same_label(wanted: &str, name: &str) -> bool {

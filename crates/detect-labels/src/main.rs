@@ -1,18 +1,33 @@
-//! detect-labels: Rekognition DetectLabels on one stored frame, judged by
-//! the camera's rules and by the memory of its recent alerts, where an
-//! alert is claimed (the contract's `FrameToAnalyse` in, `Analysis` out).
+//! detect-labels: what is in one stored frame, judged by the camera's rules
+//! and by the memory of its recent alerts, where an alert is claimed (the
+//! contract's `FrameToAnalyse` in, `Analysis` out).
+//!
+//! `[detector] kind` chooses who looks: Rekognition DetectLabels, the
+//! embedded model (run here, on the frame read from S3), or the embedded
+//! model as a gate that lets only promising frames through to Rekognition.
+//! The model is loaded at cold start only when the configuration needs it.
 
 use ipcam_adapters_aws::lambda::{
     cold_start, diagnostic, run, service_fn, setting, Diagnostic, Error, LambdaEvent,
 };
-use ipcam_adapters_aws::{DynamoAlertMemory, RekognitionDetector};
-use ipcam_core::config::Config;
+use ipcam_adapters_aws::{DynamoAlertMemory, RekognitionDetector, S3Store};
+use ipcam_core::config::{Config, DetectorKind};
 use ipcam_core::contract::{Analysis, FrameToAnalyse};
-use ipcam_core::stages::detect::detect_labels;
+use ipcam_core::stages::detect::{detect_labels, detect_labels_gated};
+use ipcam_detector_nanodet::{NanoDet, NanoDetDetector};
+
+/// The embedded model, shared by its two uses.
+struct Embedded {
+    detector: NanoDetDetector<S3Store>,
+    gate: NanoDetDetector<S3Store>,
+}
 
 struct Function {
     config: Config,
-    detector: RekognitionDetector,
+    rekognition: RekognitionDetector,
+    /// The embedded model, when `[detector]` or a camera uses it: as the
+    /// detector, and as the gate (which looks at each frame more closely).
+    embedded: Option<Embedded>,
     alerts: DynamoAlertMemory,
 }
 
@@ -21,13 +36,19 @@ async fn handle(
     event: LambdaEvent<FrameToAnalyse>,
 ) -> Result<Analysis, Diagnostic> {
     let input = event.payload;
-    let analysis = detect_labels(
-        &input,
-        &function.config,
-        &function.detector,
-        &function.alerts,
-    )
-    .await
+    let config = &function.config;
+    let alerts = &function.alerts;
+    let analysis = match (config.detector_for(&input.camera), &function.embedded) {
+        (DetectorKind::Embedded, Some(embedded)) => {
+            detect_labels(&input, config, &embedded.detector, alerts).await
+        }
+        (DetectorKind::Gated, Some(embedded)) => {
+            let rekognition = &function.rekognition;
+            detect_labels_gated(&input, config, &embedded.gate, rekognition, alerts).await
+        }
+        // The model is loaded whenever the configuration names it.
+        _ => detect_labels(&input, config, &function.rekognition, alerts).await,
+    }
     .map_err(diagnostic)?;
     tracing::info!(
         camera = %input.camera,
@@ -44,8 +65,18 @@ async fn handle(
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let start = cold_start().await?;
+    let embedded = if start.config.uses_embedded_model() {
+        let model = NanoDet::load()?;
+        Some(Embedded {
+            detector: NanoDetDetector::new(model.clone(), start.store.clone()),
+            gate: NanoDetDetector::new(model, start.store).looking_closely(),
+        })
+    } else {
+        None
+    };
     let function = Function {
-        detector: RekognitionDetector::new(&start.sdk),
+        rekognition: RekognitionDetector::new(&start.sdk),
+        embedded,
         alerts: DynamoAlertMemory::new(&start.sdk, setting("IPCAM_ALERTS_TABLE")?),
         config: start.config,
     };

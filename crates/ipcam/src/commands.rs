@@ -147,6 +147,12 @@ pub fn config_check(file: &Path, mail_domains: &[String]) -> Result<bool> {
     for warning in config.warnings() {
         eprintln!("ipcam: {}: warning: {warning}", file.display());
     }
+    for (camera, label) in config.ungateable(ipcam_detector_nanodet::gate_vocabulary()) {
+        eprintln!(
+            "ipcam: {}: note: {camera} wants \"{label}\", which the embedded model cannot rule out, so on AWS every frame of it goes to Rekognition ([detector] gates only what the model knows); write `detector = \"rekognition\"` for it to say so",
+            file.display()
+        );
+    }
     Ok(true)
 }
 

@@ -33,8 +33,8 @@ enum Command {
         /// The e-mails, as raw MIME files (.eml).
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// The configuration file; without it, alert on people, cars and
-        /// animals seen at 60 % or more.
+        /// The configuration file; without it, alert on people and cars
+        /// seen at 60 % or more.
         #[arg(long)]
         config: Option<PathBuf>,
         /// Print one JSON line per e-mail instead of a readable report.

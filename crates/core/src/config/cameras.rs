@@ -1,8 +1,48 @@
 //! Which camera an e-mail belongs to, and the rules it is judged by.
 
-use super::{Camera, Config, Rules, UNKNOWN_CAMERA};
+use super::{Camera, Config, DetectorKind, Rules, UNKNOWN_CAMERA};
 
 impl Config {
+    /// Who looks at a camera's frames: its own `detector`, else
+    /// `[detector] kind`.
+    pub fn detector_for(&self, camera: &str) -> DetectorKind {
+        self.cameras
+            .iter()
+            .find(|c| c.name == camera)
+            .and_then(|c| c.detector)
+            .unwrap_or(self.detector.kind)
+    }
+
+    /// Whether any camera's frames are shown to the embedded model: the
+    /// Lambda loads it only then.
+    pub fn uses_embedded_model(&self) -> bool {
+        std::iter::once(self.detector.kind)
+            .chain(self.cameras.iter().filter_map(|camera| camera.detector))
+            .any(|kind| kind != DetectorKind::Rekognition)
+    }
+
+    /// The cameras whose frames are gated but that want a label a gate
+    /// knowing `vocabulary` cannot rule out, each with that label: every
+    /// frame of theirs goes to Rekognition as if there were no gate.
+    /// `[defaults]` stands for the e-mails of no camera.
+    pub fn ungateable(&self, vocabulary: &[&str]) -> Vec<(String, String)> {
+        let named = self.cameras.iter().map(|camera| {
+            (
+                camera.name.as_str(),
+                camera.rules(&self.defaults),
+                self.detector_for(&camera.name),
+            )
+        });
+        std::iter::once(("[defaults]", self.defaults.clone(), self.detector.kind))
+            .chain(named)
+            .filter(|(_, _, kind)| *kind == DetectorKind::Gated)
+            .filter_map(|(name, rules, _)| {
+                crate::rules::label_outside(&rules, vocabulary)
+                    .map(|label| (name.to_string(), label.to_string()))
+            })
+            .collect()
+    }
+
     /// The complete rules of a camera: its overrides on top of `[defaults]`.
     /// An unknown camera name gets the defaults.
     pub fn rules_for(&self, camera: &str) -> Rules {

@@ -145,6 +145,11 @@ pub struct Camera {
     pub cooldown: Option<Span>,
     #[serde(default)]
     pub stationary: Option<Stationary>,
+    /// This camera's `[detector] kind`: a camera wanting what the embedded
+    /// model cannot rule out may go to Rekognition alone while the others
+    /// are gated.
+    #[serde(default)]
+    pub detector: Option<DetectorKind>,
 }
 
 /// The complete rules one camera is judged by.
@@ -667,6 +672,40 @@ mod tests {
     }
 
     #[test]
+    fn a_detector_kind_is_one_of_three_names() {
+        let config = Config::parse("[detector]\nkind = \"rekognition\"\n").unwrap();
+        assert_eq!(config.detector.kind, DetectorKind::Rekognition);
+        let errors = Config::parse("[detector]\nkind = \"yolo\"\n").unwrap_err();
+        let text = errors.to_string();
+        assert!(
+            text.contains("line 2") && text.contains("rekognition"),
+            "{text}"
+        );
+        assert!(Config::parse("[detector]\ngate_threshold = 120\n").is_err());
+    }
+
+    #[test]
+    fn a_camera_may_choose_its_own_detector() {
+        let text = "[detector]\nkind = \"rekognition\"\n\n[[cameras]]\nname = \"door\"\nfrom = \"door@isp.example\"\ndetector = \"gated\"\n";
+        let config = Config::parse(text).unwrap();
+        assert_eq!(config.detector_for("door"), DetectorKind::Gated);
+        assert_eq!(config.detector_for("unknown"), DetectorKind::Rekognition);
+        assert!(config.uses_embedded_model());
+        let rekognition_only = Config::parse("[detector]\nkind = \"rekognition\"\n").unwrap();
+        assert!(!rekognition_only.uses_embedded_model());
+    }
+
+    #[test]
+    fn a_gated_camera_wanting_what_the_gate_does_not_know_is_named() {
+        let text = "[[cameras]]\nname = \"garden\"\nfrom = \"g@isp.example\"\nlabels = [\"person\", \"Animal\"]\n\n[[cameras]]\nname = \"yard\"\nfrom = \"y@isp.example\"\nlabels = [\"animal\"]\ndetector = \"rekognition\"\n";
+        let config = Config::parse(text).unwrap();
+        assert_eq!(
+            config.ungateable(&["Person", "Car", "Cat"]),
+            [("garden".to_string(), "Animal".to_string())]
+        );
+    }
+
+    #[test]
     fn a_label_may_carry_its_own_confidence() {
         let text = "[defaults]\nlabels = [\"person\", { label = \"dog\", min_confidence = 40 }]\n";
         let labels = Config::parse(text).unwrap().defaults.labels;
@@ -684,16 +723,6 @@ mod tests {
         let rules = Config::parse(text).unwrap().defaults;
         assert_eq!(rules.ignore_zones, [Zone::rectangle(0.0, 0.0, 1.0, 0.1)]);
         assert!(matches!(&rules.required_zones[0], Zone::Polygon(points) if points.len() == 3));
-    }
-
-    #[test]
-    fn a_detector_kind_is_one_of_three_names() {
-        let config = Config::parse("[detector]\nkind = \"rekognition\"\n").unwrap();
-        assert_eq!(config.detector.kind, DetectorKind::Rekognition);
-        let errors = Config::parse("[detector]\nkind = \"yolo\"\n").unwrap_err();
-        let text = errors.to_string();
-        assert!(text.contains("line 2") && text.contains("rekognition"), "{text}");
-        assert!(Config::parse("[detector]\ngate_threshold = 120\n").is_err());
     }
 
     #[test]
