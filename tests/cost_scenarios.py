@@ -38,6 +38,10 @@ NIGHT = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)
 
 # An address of the receiving domain that is no camera's secret one.
 GUESSABLE_ADDRESS = "alerts@cams.example.com"
+# The one camera whose frames the embedded model looks at first, the gate in
+# front of Rekognition (conftest.CONFIG_TOML), recognised by its sender
+# whatever address it writes to (as in test_detector_gate.py).
+GATED_SENDER = "gated.cam@isp-mail.example.net"
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,32 @@ SCENARIOS = [
         received_at=EVENING,
         sights={0: PERSON_AT_THE_DOOR, 1: PERSON_AT_THE_DOOR, 2: PERSON_AT_THE_DOOR},
         started=False,
+    ),
+    Scenario(
+        name="gate-rejects",
+        title="the gate sees nothing (an empty lawn at night)",
+        message=SAMPLES / "garden_empty.eml",
+        sender=GATED_SENDER,
+        recipient=GUESSABLE_ADDRESS,
+        received_at=EVENING,
+        # Were Rekognition asked, it would see a person: the gate alone decides.
+        sights={0: PERSON_AT_THE_DOOR},
+        final_state="NothingOfInterest",
+        transitions=3 + 2 + 1,
+        why="gate: ",
+    ),
+    Scenario(
+        name="gate-passes",
+        title="the gate sees a person, Rekognition confirms",
+        message=SAMPLES / "frontdoor_person.eml",
+        sender=GATED_SENDER,
+        recipient=GUESSABLE_ADDRESS,
+        received_at=EVENING,
+        sights={0: PERSON_AT_THE_DOOR},
+        final_state="Alerted",
+        transitions=3 + 2 + 2,
+        rekognition_calls=1,
+        alerts=1,
     ),
 ]
 
