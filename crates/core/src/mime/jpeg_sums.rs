@@ -195,7 +195,7 @@ struct Huffman {
     symbols: Vec<u8>,
 }
 
-const LOOKUP_BITS: u32 = 9;
+const LOOKUP_BITS: u32 = 11;
 
 impl Huffman {
     fn new(counts: &[u8; 16], symbols: Vec<u8>) -> Option<Huffman> {
@@ -313,6 +313,25 @@ impl<'a> Bits<'a> {
 
     #[inline]
     fn refill(&mut self) {
+        if self.count > 56 {
+            return;
+        }
+        // Whole bytes at once while the next eight hold no 0xFF (no stuffing,
+        // no marker), which is nearly always.
+        if let Some(next) = self.data.get(self.at..self.at + 8) {
+            let word = u64::from_be_bytes(next.try_into().unwrap_or_default());
+            // A byte of all ones makes its lane of `!word` zero.
+            let inverted = !word;
+            let has_ff =
+                inverted.wrapping_sub(0x0101_0101_0101_0101) & !inverted & 0x8080_8080_8080_8080;
+            if has_ff == 0 {
+                let bytes = (64 - self.count) / 8;
+                self.buffer |= (word >> (64 - 8 * bytes)) << (64 - 8 * bytes - self.count);
+                self.count += 8 * bytes;
+                self.at += bytes as usize;
+                return;
+            }
+        }
         while self.count <= 56 {
             let byte = match self.data.get(self.at) {
                 Some(&0xFF) => match self.data.get(self.at + 1) {
@@ -424,6 +443,18 @@ struct Part {
 /// For each block along a side `length` pixels long, the parts of it in
 /// each cell that `runs` makes of the side.
 fn parts(length: usize, blocks: usize, runs: &[(usize, usize)]) -> Vec<Vec<Part>> {
+    // c(u)/2 cos((2x+1)uπ/16) for pixel x and frequency u.
+    let mut basis = [[0.0f64; 8]; 8];
+    for (x, row) in basis.iter_mut().enumerate() {
+        for (u, value) in row.iter_mut().enumerate() {
+            let scale = if u == 0 {
+                std::f64::consts::FRAC_1_SQRT_2
+            } else {
+                1.0
+            } / 2.0;
+            *value = scale * ((2 * x + 1) as f64 * u as f64 * std::f64::consts::PI / 16.0).cos();
+        }
+    }
     (0..blocks)
         .map(|block| {
             let (first, last) = (block * 8, block * 8 + 8);
@@ -438,19 +469,7 @@ fn parts(length: usize, blocks: usize, runs: &[(usize, usize)]) -> Vec<Vec<Part>
                         // part's pixels, a weight for each frequency.
                         let mut weights = [0.0; 8];
                         for (u, weight) in weights.iter_mut().enumerate() {
-                            let scale = if u == 0 {
-                                std::f64::consts::FRAC_1_SQRT_2
-                            } else {
-                                1.0
-                            } / 2.0;
-                            *weight = (from - first..to - first)
-                                .map(|x| {
-                                    scale
-                                        * ((2 * x + 1) as f64 * u as f64 * std::f64::consts::PI
-                                            / 16.0)
-                                            .cos()
-                                })
-                                .sum();
+                            *weight = (from - first..to - first).map(|x| basis[x][u]).sum();
                         }
                         Part {
                             cell,
