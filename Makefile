@@ -9,7 +9,7 @@ FUNCTIONS := ingest-ses ingest-sendgrid extract-attachments detect-labels notify
 ## environment, installed on first use.
 VENV ?= .venv
 
-.PHONY: help demo test lint unit fixtures-check e2e validate zips deploy snooze redrive bench-detect bench-extract soak
+.PHONY: help demo test lint unit fixtures-check e2e validate zips deploy snooze redrive bench-detect bench-extract bench-cold-start soak
 
 ## List the targets, with what each does (the `##` comments of this file).
 help:
@@ -221,3 +221,11 @@ soak:
 ## and hash alone); not part of test, see docs/performance.md.
 bench-extract:
 	bench/extract_vs_python.sh
+
+## Each Lambda function's start, process start to its first request to the
+## Runtime API (a local one), config read from S3 on loopback moto counted
+## apart, against a hello-world lambda_runtime function built alike in the
+## same run (optimised native builds; see docs/performance.md).
+bench-cold-start: $(VENV)/.e2e-tools
+	$(CARGO) build --release $(FUNCTIONS:%=-p %) -p ipcam-adapters-aws --bins --example hello_lambda
+	$(VENV)/bin/python bench/cold_start.py target/release
