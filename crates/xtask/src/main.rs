@@ -124,8 +124,7 @@ fn run(args: Vec<String>) -> Result<ExitCode> {
             if let Some(extra) = args.next() {
                 bail!("unknown argument {extra:?}\n{USAGE}");
             }
-            let message =
-                std::fs::read(&file).with_context(|| format!("cannot read {file}"))?;
+            let message = std::fs::read(&file).with_context(|| format!("cannot read {file}"))?;
             println!("{}", decode_and_hash_parts(&message).len());
             Ok(ExitCode::SUCCESS)
         }
