@@ -184,6 +184,19 @@ SCENARIOS = [
         why="gate: ",
     ),
     Scenario(
+        name="nothing-x3-gated",
+        title="nothing of interest in 3 frames, behind the gate (the default)",
+        message=SAMPLES / "drive_quiet_night.eml",
+        sender=GATED_SENDER,
+        recipient=GUESSABLE_ADDRESS,
+        received_at=EVENING,
+        final_state="NothingOfInterest",
+        transitions=3 + 2 * 3 + 1,
+        # The gate stops the drive as it is and in rain; the branch's shadow
+        # in rain it takes for a person at 19.0 %, and Rekognition is asked.
+        rekognition_calls=1,
+    ),
+    Scenario(
         name="gate-passes",
         title="the gate sees a person, Rekognition confirms",
         message=SAMPLES / "frontdoor_person.eml",
