@@ -90,7 +90,9 @@ $(VENV)/.e2e-tools: tests/requirements.txt
 ## What an e-mail costs on AWS, measured (not part of test; a few minutes).
 ## The scenarios of tests/cost_scenarios.py (nothing of interest in 3
 ## frames, an alert on frame 1 or 3, a text-only e-mail, a quiet hour, a
-## stranger refused at the door) run through the real state machine and
+## stranger refused at the door; behind the embedded model's gate, a frame
+## it stops, three frames of nothing, a visitor it lets through to
+## Rekognition) run through the real state machine and
 ## functions on emulated AWS, as in e2e; bench/cost.py prints for each, per
 ## e-mail and per 1,000 e-mails, what AWS bills and at what price, and
 ## writes the report to out/cost.md (docs/deploy.md quotes it).

@@ -2,7 +2,9 @@
 
 Runs each scenario of tests/cost_scenarios.py (nothing of interest in 3
 frames, an alert on frame 1 or 3, a text-only e-mail, a quiet hour, a
-stranger refused at the door) through the real state machine and the real
+stranger refused at the door; behind the embedded model's gate, a frame it
+stops, three frames of nothing, a visitor it lets through to Rekognition)
+through the real state machine and the real
 functions on emulated AWS, with the machinery of the end-to-end tests
 (tests/conftest.py: moto, `cargo lambda watch`, EmulatedRekognition). Each
 scenario runs once to warm up and then COST_RUNS times (3 by default), each
@@ -24,9 +26,8 @@ Prints a report in Markdown (and writes it to out/cost.md): the unit prices,
 one line per scenario, each scenario item by item per e-mail and per 1,000
 e-mails, and the functions' measured durations.
 
-Run it through pytest, with the end-to-end tests' conftest as a plugin
-(IPCAM_E2E_RELEASE=1 serves the optimised build, as `make cost` does):
-    IPCAM_E2E_RELEASE=1 PYTHONPATH=tests .venv/bin/pytest -p no:cacheprovider -p conftest -q -s bench/cost.py
+Run it through pytest, with the end-to-end tests' conftest as a plugin:
+    PYTHONPATH=tests .venv/bin/pytest -p no:cacheprovider -p conftest -q -s bench/cost.py
 """
 
 from __future__ import annotations
@@ -55,7 +56,6 @@ from conftest import REPO, AlertWrites, EmulatedAws, EmulatedRekognition, Servic
 from cost_scenarios import SCENARIOS, Run, Scenario, receive
 
 RUNS = int(os.environ.get("COST_RUNS", "3"))
-BUILD = "optimised" if os.environ.get("IPCAM_E2E_RELEASE") == "1" else "unoptimised"
 REPORT = REPO / "out" / "cost.md"
 TEMPLATE = REPO / "infra" / "template.yaml"
 
@@ -326,12 +326,12 @@ def render(
         "# What an e-mail costs, measured (`make cost`)",
         "",
         f"Measured {datetime.now(timezone.utc):%Y-%m-%d} on emulated AWS (moto {moto}), "
-        f"{RUNS} runs of each scenario after one to warm up, the functions built {BUILD} for "
+        f"{RUNS} runs of each scenario after one to warm up, the functions built unoptimised for "
         f"{platform.machine()} and served by `cargo lambda watch`. Lambda durations are timed here, "
         "each call from moto's invoke to the function's answer, and priced at the stack's "
         "MemorySize and the arm64 rate: on Lambda (arm64, Graviton) they will differ, "
-        + ("" if BUILD == "optimised" else "an optimised build will be quicker, ")
-        + "and detect-labels will wait longer on Rekognition, whose emulation here answers at once. "
+        "an optimised build will be quicker, "
+        "and detect-labels will wait longer on Rekognition, whose emulation here answers at once. "
         "The warm-up run starts each function, so the durations are those of warm functions. "
         "Prices are us-east-1 list prices, past the free tiers.",
         "",

@@ -236,9 +236,6 @@ FUNCTION_ENVIRONMENT = {
 
 # Long enough for `cargo run` to finish a build left incomplete.
 INVOKE_TIMEOUT_SECONDS = 900
-# The functions run unoptimised (quickest to build); IPCAM_E2E_RELEASE=1
-# serves the optimised build instead, as `make cost` does to time them.
-CARGO_PROFILE = ["--release"] if os.environ.get("IPCAM_E2E_RELEASE") == "1" else []
 EXECUTION_TIMEOUT_SECONDS = 120
 # Instances of each function cargo lambda watch runs at once, as Lambda
 # would: executions started together run their stages side by side.
@@ -670,7 +667,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
         # Build what `cargo lambda watch` runs (`cargo run --bin NAME`, same
         # profile, same target directory), so that no invoke waits for a build.
         for name in FUNCTIONS:
-            subprocess.run(["cargo", "build", *CARGO_PROFILE, "--bin", name], cwd=REPO, env=environment, check=True)
+            subprocess.run(["cargo", "build", "--bin", name], cwd=REPO, env=environment, check=True)
         with log.open("wb") as log_file:
             watch = subprocess.Popen(
                 [
@@ -684,7 +681,6 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
                     "--concurrency",
                     str(FUNCTION_CONCURRENCY),
                     "--ignore-changes",
-                    *CARGO_PROFILE,
                 ],
                 cwd=REPO,
                 env=environment,
