@@ -401,6 +401,24 @@ mod tests {
     /// What the embedded model can rule out, in these tests.
     const GATE_KNOWS: &[&str] = &["Person", "Car", "Cat"];
 
+    /// The analysis of the door's frame, `gate` looking before `rekognition`.
+    async fn gated(
+        config: &Config,
+        gate: &ScriptedDetector,
+        rekognition: &ScriptedDetector,
+    ) -> Analysis {
+        let frame = frame_of("door", "e1", "2026-12-01T08:00:00Z");
+        detect_labels_gated(
+            &frame,
+            config,
+            gate,
+            rekognition,
+            &RememberedAlerts::default(),
+        )
+        .await
+        .unwrap()
+    }
+
     fn gated_config(labels: &str) -> Config {
         Config::parse(&format!(
             "[defaults]\nlabels = {labels}\n[detector]\nkind = \"gated\"\ngate_threshold = 20\n"
@@ -445,15 +463,7 @@ mod tests {
         let config = gated_config(r#"["person"]"#);
         let gate = ScriptedDetector::new(vec![("snap.jpg", "Person", 23.0)]).gating(GATE_KNOWS);
         let rekognition = ScriptedDetector::new(vec![("snap.jpg", "Person", 97.0)]);
-        let analysis = detect_labels_gated(
-            &frame_of("door", "e1", "2026-12-01T08:00:00Z"),
-            &config,
-            &gate,
-            &rekognition,
-            &RememberedAlerts::default(),
-        )
-        .await
-        .unwrap();
+        let analysis = gated(&config, &gate, &rekognition).await;
         assert_eq!(rekognition.asked(), 1);
         assert!(analysis.alert);
         assert_eq!(
@@ -469,15 +479,7 @@ mod tests {
         let config = gated_config(r#"["person", "package"]"#);
         let gate = ScriptedDetector::new(vec![]).gating(GATE_KNOWS);
         let rekognition = ScriptedDetector::new(vec![("snap.jpg", "Package", 91.0)]);
-        let analysis = detect_labels_gated(
-            &frame_of("door", "e1", "2026-12-01T08:00:00Z"),
-            &config,
-            &gate,
-            &rekognition,
-            &RememberedAlerts::default(),
-        )
-        .await
-        .unwrap();
+        let analysis = gated(&config, &gate, &rekognition).await;
         assert_eq!(gate.asked(), 0, "the gate is not even asked");
         assert!(analysis.alert);
     }
@@ -489,15 +491,7 @@ mod tests {
             .refusing("snap.jpg", "not a readable picture")
             .gating(GATE_KNOWS);
         let rekognition = ScriptedDetector::new(vec![("snap.jpg", "Person", 97.0)]);
-        let analysis = detect_labels_gated(
-            &frame_of("door", "e1", "2026-12-01T08:00:00Z"),
-            &config,
-            &gate,
-            &rekognition,
-            &RememberedAlerts::default(),
-        )
-        .await
-        .unwrap();
+        let analysis = gated(&config, &gate, &rekognition).await;
         assert_eq!(rekognition.asked(), 1);
         assert!(analysis.alert);
     }
@@ -507,15 +501,7 @@ mod tests {
         let config = gated_config(r#"["person"]"#);
         let not_a_gate = ScriptedDetector::new(vec![]);
         let rekognition = ScriptedDetector::new(vec![("snap.jpg", "Person", 97.0)]);
-        let analysis = detect_labels_gated(
-            &frame_of("door", "e1", "2026-12-01T08:00:00Z"),
-            &config,
-            &not_a_gate,
-            &rekognition,
-            &RememberedAlerts::default(),
-        )
-        .await
-        .unwrap();
+        let analysis = gated(&config, &not_a_gate, &rekognition).await;
         assert_eq!(rekognition.asked(), 1);
         assert!(analysis.alert);
     }
