@@ -160,7 +160,8 @@ mod tests {
     #[test]
     fn the_samples_file_parses() {
         let config = Config::parse(SAMPLES).unwrap_or_else(|errors| panic!("{errors}"));
-        assert_eq!(config.cameras.len(), 2);
+        let cameras: Vec<&str> = config.cameras.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(cameras, ["frontdoor", "garden", "drive"]);
     }
 
     #[test]
