@@ -15,7 +15,8 @@ reaches that state). This script fails, naming each problem, when:
   not set for it;
 - a function that keeps the memory of alerts (`IPCAM_ALERTS_TABLE`) may not
   do on the very table the variable names exactly what it needs (ALERTS_TABLE_ACCESS:
-  extract-attachments reads, detect-labels reads and claims, notify looks up
+  extract-attachments reads, detect-labels reads, claims and counts its
+  detector calls, notify looks up
   and records each event's notification), a DynamoDB permission is granted on
   anything but that table, or to a function that does not name it;
 - the Makefile's FUNCTIONS (what `make zips` builds) differ from the template's;
@@ -31,6 +32,9 @@ reaches that state). This script fails, naming each problem, when:
   the level of `REJECTION_LEVEL` in crates/adapters-aws/src/metric.rs) and
   no alarm watches that metric, or the functions' log level (LogLevel) may
   be set above that level, where Lambda would drop the line;
+- no AWS::Budgets::Budget tells the ops topic at 80 % and 100 % of the
+  month's actual cost, or the ops topic's policy does not let AWS Budgets
+  publish to it;
 - a function's environment takes a `NoEcho` parameter: a secret in a
   plaintext variable that anyone who may read the function's configuration
   sees (keep it in SSM Parameter Store, read at cold start);
@@ -75,8 +79,9 @@ ALERTS_TABLE_VARIABLE = "IPCAM_ALERTS_TABLE"
 ALERTS_TABLE_ACCESS = {
     # Recalls a camera's memory to hold an e-mail that cannot alert.
     "extract-attachments": {"dynamodb:Query", "dynamodb:GetItem"},
-    # Recalls it, and claims an alert with a conditional write.
-    "detect-labels": {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem"},
+    # Recalls it, claims an alert with a conditional write, and counts its
+    # detector calls against the budget (UpdateItem's ADD).
+    "detect-labels": {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
     # Looks up an event's notification, and records it once published.
     "notify": {"dynamodb:GetItem", "dynamodb:PutItem"},
 }
@@ -595,6 +600,32 @@ def check_rejection_metric(template: dict, problems: Problems) -> None:
         )
 
 
+def check_bill_watched(template: dict, problems: Problems) -> None:
+    """The month's bill is watched by AWS Budgets, and what it tells goes to
+    the ops topic, which the stack lets AWS Budgets publish to."""
+    ops_topics = {"OpsTopic", "OpsTopicArn"}
+    budgets = resources_of(template, "AWS::Budgets::Budget")
+    if not budgets:
+        problems.add("Resources", "no AWS::Budgets::Budget: no one hears when the month's bill passes its budget")
+    for name, budget in budgets.items():
+        notifications = budget.get("Properties", {}).get("NotificationsWithSubscribers", [])
+        thresholds = sorted(
+            (entry.get("Notification", {}).get("NotificationType"), entry.get("Notification", {}).get("Threshold"))
+            for entry in notifications
+            if referenced(entry.get("Subscribers", [])) & ops_topics
+        )
+        for wanted in (("ACTUAL", 80), ("ACTUAL", 100)):
+            if wanted not in thresholds:
+                problems.add(name, f"no notification to the ops topic at {wanted[1]} % of the {wanted[0].lower()} cost")
+    policies = [
+        policy
+        for policy in resources_of(template, "AWS::SNS::TopicPolicy").values()
+        if "OpsTopic" in referenced(policy.get("Properties", {}).get("Topics", []))
+    ]
+    if budgets and not any("budgets.amazonaws.com" in json.dumps(policy) for policy in policies):
+        problems.add("OpsTopic", "no topic policy lets budgets.amazonaws.com publish to it: the budget's notices would be lost")
+
+
 def check_no_secret_in_environment(template: dict, problems: Problems) -> None:
     secret = {
         name for name, parameter in template.get("Parameters", {}).items() if str(parameter.get("NoEcho")).lower() == "true"
@@ -693,6 +724,7 @@ def main() -> int:
     check_receipt_recipients(template, problems)
     check_alarm_actions(template, problems)
     check_rejection_metric(template, problems)
+    check_bill_watched(template, problems)
     check_no_secret_in_environment(template, problems)
     check_http_endpoints(template, problems)
     translated = translate(template, problems)
@@ -712,6 +744,7 @@ def main() -> int:
         "keeps what it fails on, watched; the receipt rule accepts the cameras' secret addresses "
         "only; every alarm goes to the ops topic, none to the alert topic; "
         "refused messages are counted at a level the log filter keeps, and watched; "
+        "the month's bill is watched by AWS Budgets, told to the ops topic; "
         "no secret in a function's environment; the SendGrid endpoint's path carries a secret, "
         "its access is logged and its 4xx and 5xx watched"
     )

@@ -124,6 +124,10 @@ STATE_MACHINE_NAME = "ipcam-pipeline"
 STATE_MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STATE_MACHINE_NAME}"
 TOPIC_NAME = "ipcam-alerts"
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC_NAME}"
+# The operational topic: what detect-labels tells when a cap of the
+# detector budget is reached.
+OPS_TOPIC_NAME = "ipcam-ops"
+OPS_TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:{OPS_TOPIC_NAME}"
 ALERT_QUEUE_NAME = "ipcam-alerts-inbox"
 ALERTS_TABLE = "ipcam-alerts"
 LAMBDA_ROLE_NAME = "ipcam-lambda"
@@ -232,6 +236,7 @@ FUNCTION_ENVIRONMENT = {
     "IPCAM_SENDGRID_USERNAME": SENDGRID_USERNAME,
     "IPCAM_SENDGRID_PASSWORD_PARAMETER": SENDGRID_PASSWORD_PARAMETER,
     "IPCAM_ALERTS_TABLE": ALERTS_TABLE,
+    "IPCAM_OPS_TOPIC": OPS_TOPIC_ARN,
 }
 
 # Long enough for `cargo run` to finish a build left incomplete.
@@ -794,6 +799,7 @@ class EmulatedAws:
         self.services.client("sesv2").create_email_identity(EmailIdentity=MAIL_DOMAIN)
 
         self.sns.create_topic(Name=TOPIC_NAME)
+        self.sns.create_topic(Name=OPS_TOPIC_NAME)
         self.queue_url = self.subscribe_queue(ALERT_QUEUE_NAME)
 
         role_arn = iam.create_role(
@@ -948,6 +954,12 @@ class EmulatedAws:
                 }
                 alerts.append(Alert(json.loads(message["Body"]), attributes))
                 self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def told_the_operator(self) -> list[tuple[str | None, str]]:
+        """The subject and text of every message published to the
+        operational topic."""
+        topic = sns_backends[ACCOUNT][REGION].topics[OPS_TOPIC_ARN]
+        return [(subject, message) for _id, message, subject, _attributes, _group in topic.sent_notifications]
 
     def published(self) -> list[Published]:
         """Every message published to the alert topic, with the subject and

@@ -9,6 +9,7 @@
 //! | `frontdoor` | `snooze`        | `until`, `expiresAt` (N)                                |
 //! | `*`         | `snooze`        | a snooze of every camera                                |
 //! | `frontdoor` | `notified#<event id>` | `event`, `messageId`, `notification` (JSON), `keepUntil`, `expiresAt` (N) |
+//! | `#budget`   | `day#2026-12-02`, `month#2026-12` | `calls` (N), `expiresAt` (N): the detector budget's counters (budget.rs) |
 //!
 //! Times are RFC 3339 text; `expiresAt` is the table's TTL attribute, in
 //! epoch seconds: a recollection's `keepUntil`, a snooze's `until`, a

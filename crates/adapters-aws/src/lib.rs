@@ -9,6 +9,7 @@
 //! start from [`sdk_config`], which honours `AWS_ENDPOINT_URL` (how the tests
 //! point them at emulated AWS).
 
+mod budget;
 mod dynamodb;
 pub mod lambda;
 pub mod metric;
@@ -20,6 +21,7 @@ mod sfn;
 mod sns;
 mod sqs;
 
+pub use budget::DynamoBudget;
 pub use dynamodb::DynamoAlertMemory;
 pub use rekognition::RekognitionDetector;
 pub use s3::S3Store;

@@ -30,7 +30,7 @@ use crate::folder::write_durably;
 use crate::runner::{LocalPipeline, Run, RunFailed};
 use ipcam_core::contract::ExecutionInput;
 use ipcam_core::ports::{
-    AlertMemory, Detector, Executions, Notifier, ObjectStore, PortError, Started,
+    AlertMemory, Detector, DetectorBudget, Executions, Notifier, ObjectStore, PortError, Started,
 };
 
 /// The names of the executions started so far.
@@ -316,8 +316,8 @@ pub fn status_of(outcome: &Result<Run, RunFailed>) -> Status {
 /// Runs executions on the current async runtime, at most a given number
 /// at once ([`InProcessExecutions::at_most`]); the others wait their turn,
 /// recorded in the journal as running.
-pub struct InProcessExecutions<S, D, N, M> {
-    pipeline: Arc<LocalPipeline<S, D, N, M>>,
+pub struct InProcessExecutions<S, D, N, M, B> {
+    pipeline: Arc<LocalPipeline<S, D, N, M, B>>,
     journal: Arc<Journal>,
     running: Mutex<JoinSet<()>>,
     /// One permit per execution that may run at once; closed once no
@@ -327,14 +327,15 @@ pub struct InProcessExecutions<S, D, N, M> {
     waiting: Arc<AtomicUsize>,
 }
 
-impl<S, D, N, M> InProcessExecutions<S, D, N, M>
+impl<S, D, N, M, B> InProcessExecutions<S, D, N, M, B>
 where
     S: ObjectStore + 'static,
     D: Detector + 'static,
     N: Notifier + 'static,
     M: AlertMemory + 'static,
+    B: DetectorBudget + 'static,
 {
-    pub fn new(pipeline: Arc<LocalPipeline<S, D, N, M>>, journal: Journal) -> Self {
+    pub fn new(pipeline: Arc<LocalPipeline<S, D, N, M, B>>, journal: Journal) -> Self {
         InProcessExecutions {
             pipeline,
             journal: Arc::new(journal),
@@ -506,12 +507,13 @@ fn log_outcome(name: &str, outcome: &Result<Run, RunFailed>) {
     }
 }
 
-impl<S, D, N, M> Executions for InProcessExecutions<S, D, N, M>
+impl<S, D, N, M, B> Executions for InProcessExecutions<S, D, N, M, B>
 where
     S: ObjectStore + 'static,
     D: Detector + 'static,
     N: Notifier + 'static,
     M: AlertMemory + 'static,
+    B: DetectorBudget + 'static,
 {
     /// Records the execution, then runs it in the background: like
     /// `StartExecution`, it returns once the execution is safely started.
@@ -531,7 +533,9 @@ mod tests {
     use super::*;
     use crate::runner::tests::{stored_input, temp_store};
     use ipcam_core::config::Config;
-    use ipcam_core::testing::{burst_email, KeptAlerts, RememberedAlerts, ScriptedDetector};
+    use ipcam_core::testing::{
+        burst_email, CountingBudget, KeptAlerts, RememberedAlerts, ScriptedDetector,
+    };
 
     #[tokio::test]
     async fn a_second_start_of_the_same_name_starts_nothing() {
@@ -548,6 +552,7 @@ mod tests {
             ScriptedDetector::new(vec![("a.png", "Person", 97.0)]),
             KeptAlerts::default(),
             RememberedAlerts::default(),
+            CountingBudget::default(),
         ));
         let executions = InProcessExecutions::new(
             Arc::clone(&pipeline),
@@ -589,6 +594,7 @@ mod tests {
             ScriptedDetector::new(vec![("a.png", "Car", 80.0)]),
             KeptAlerts::default(),
             RememberedAlerts::default(),
+            CountingBudget::default(),
         ));
         let executions = InProcessExecutions::new(Arc::clone(&pipeline), journal);
         assert_eq!(executions.resume().unwrap(), 1);
@@ -622,6 +628,7 @@ mod tests {
             ScriptedDetector::new(vec![("a.png", "Person", 97.0)]),
             KeptAlerts::default(),
             RememberedAlerts::default(),
+            CountingBudget::default(),
         ));
         let executions = InProcessExecutions::new(
             Arc::clone(&pipeline),
@@ -687,6 +694,7 @@ mod tests {
             ScriptedDetector::new(vec![("a.png", "Car", 80.0)]),
             KeptAlerts::default(),
             RememberedAlerts::default(),
+            CountingBudget::default(),
         ));
         let executions = InProcessExecutions::new(
             Arc::clone(&pipeline),
@@ -755,6 +763,7 @@ mod tests {
             SlowDetector::default(),
             KeptAlerts::default(),
             RememberedAlerts::default(),
+            CountingBudget::default(),
         ));
         let executions = InProcessExecutions::new(
             Arc::clone(&pipeline),
@@ -784,6 +793,7 @@ mod tests {
             ScriptedDetector::new(vec![("a.png", "Person", 97.0)]),
             KeptAlerts::default(),
             RememberedAlerts::default(),
+            CountingBudget::default(),
         ));
         let executions = InProcessExecutions::new(
             Arc::clone(&pipeline),
@@ -820,6 +830,7 @@ mod tests {
             ScriptedDetector::new(vec![]),
             KeptAlerts::default(),
             RememberedAlerts::default(),
+            CountingBudget::default(),
         ));
         let executions = InProcessExecutions::new(pipeline, Journal::in_memory());
         let outcome = executions

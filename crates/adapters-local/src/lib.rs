@@ -4,6 +4,7 @@
 //! folder, the memory of alerts in files, alerts to the terminal, an SMTP relay, a JSON-lines file and a webhook, and
 //! executions run in process by the same stage functions as on AWS.
 
+mod budget;
 mod executions;
 mod folder;
 mod memory;
@@ -12,6 +13,7 @@ mod runner;
 mod smtp_relay;
 mod webhook;
 
+pub use budget::FolderBudget;
 pub use executions::{status_of, InProcessExecutions, Journal, Status};
 pub use folder::FolderStore;
 pub use memory::FolderMemory;

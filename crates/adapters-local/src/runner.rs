@@ -24,7 +24,7 @@ use ipcam_core::config::Config;
 use ipcam_core::contract::{
     AlertRequest, Analysis, ExecutionInput, Extracted, FrameToAnalyse, Notification,
 };
-use ipcam_core::ports::{AlertMemory, Detector, Notifier, ObjectStore};
+use ipcam_core::ports::{AlertMemory, Detector, DetectorBudget, Notifier, ObjectStore};
 use ipcam_core::stages::detect::detect_labels;
 use ipcam_core::stages::extract::extract_attachments;
 use ipcam_core::stages::notify::{notify, DEFAULT_LINK_VALIDITY};
@@ -186,26 +186,36 @@ impl Run {
 }
 
 /// The pipeline with its adapters: what one execution runs on.
-pub struct LocalPipeline<S, D, N, M> {
+pub struct LocalPipeline<S, D, N, M, B> {
     pub config: Config,
     pub store: S,
     pub detector: D,
     pub notifier: N,
     /// The memory of recent alerts (cooldowns, parked objects, snoozes).
     pub alerts: M,
+    /// The counters of the detector's calls, against `[detector]`'s caps.
+    pub budget: B,
     /// The relay alert e-mails go through, when `[alerts.smtp]` names one.
     pub mailer: Option<SmtpMailer>,
     pub retry: RetryPolicy,
 }
 
-impl<S: ObjectStore, D: Detector, N: Notifier, M: AlertMemory> LocalPipeline<S, D, N, M> {
-    pub fn new(config: Config, store: S, detector: D, notifier: N, alerts: M) -> Self {
+impl<S, D, N, M, B> LocalPipeline<S, D, N, M, B>
+where
+    S: ObjectStore,
+    D: Detector,
+    N: Notifier,
+    M: AlertMemory,
+    B: DetectorBudget,
+{
+    pub fn new(config: Config, store: S, detector: D, notifier: N, alerts: M, budget: B) -> Self {
         LocalPipeline {
             config,
             store,
             detector,
             notifier,
             alerts,
+            budget,
             mailer: None,
             retry: RetryPolicy::default(),
         }
@@ -256,7 +266,15 @@ impl<S: ObjectStore, D: Detector, N: Notifier, M: AlertMemory> LocalPipeline<S, 
             };
             let analysis = self
                 .retry
-                .run(|| detect_labels(&task, &self.config, &self.detector, &self.alerts))
+                .run(|| {
+                    detect_labels(
+                        &task,
+                        &self.config,
+                        &self.detector,
+                        &self.budget,
+                        &self.alerts,
+                    )
+                })
                 .await
                 .map_err(failed(Task::DetectLabels))?;
             next = analysis.next;
@@ -314,7 +332,8 @@ pub(crate) mod tests {
     use crate::FolderStore;
     use ipcam_core::contract::ObjectRef;
     use ipcam_core::testing::{
-        burst_email, execution_input, KeptAlerts, RememberedAlerts, ScriptedDetector,
+        burst_email, execution_input, CountingBudget, KeptAlerts, RememberedAlerts,
+        ScriptedDetector,
     };
 
     pub(crate) fn temp_store(name: &str) -> (std::path::PathBuf, FolderStore) {
@@ -354,6 +373,7 @@ pub(crate) mod tests {
             detector,
             KeptAlerts::default(),
             RememberedAlerts::default(),
+            CountingBudget::default(),
         );
         let run = pipeline.run(input).await.unwrap();
         assert_eq!(run.extracted.camera, "frontdoor");
@@ -381,6 +401,7 @@ pub(crate) mod tests {
             detector,
             KeptAlerts::default(),
             RememberedAlerts::default(),
+            CountingBudget::default(),
         );
         let run = pipeline.run(input).await.unwrap();
         assert_eq!(run.analyses.len(), 2);
@@ -404,6 +425,7 @@ pub(crate) mod tests {
             ScriptedDetector::new(vec![("a.png", "Cat", 90.0)]),
             KeptAlerts::default(),
             RememberedAlerts::default(),
+            CountingBudget::default(),
         );
         let run = pipeline.run(input).await.unwrap();
         assert_eq!(run.analyses.len(), 2);
@@ -426,6 +448,7 @@ pub(crate) mod tests {
             detector,
             KeptAlerts::default(),
             RememberedAlerts::default(),
+            CountingBudget::default(),
         );
         let quick = Backoff {
             interval: Duration::from_millis(1),
@@ -467,6 +490,7 @@ pub(crate) mod tests {
             ScriptedDetector::new(vec![]),
             KeptAlerts::default(),
             RememberedAlerts::default(),
+            CountingBudget::default(),
         );
         let failed = pipeline.run(input).await.unwrap_err();
         assert_eq!(failed.task, Task::ExtractAttachments);

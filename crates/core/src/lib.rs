@@ -11,11 +11,13 @@
 //! - [`schedule`]: when a camera may alert, in its time zone;
 //! - [`memory`]: what recent alerts silence (cooldowns, parked objects,
 //!   snoozes);
+//! - [`budget`]: the daily and monthly caps on detector calls;
 //! - [`alert`]: wording the alert, and [`alert_email`] as an e-mail with
 //!   the picture;
 //! - [`annotate`]: drawing what was found on the snapshot;
 //! - [`ports`]: the traits behind which the outside world sits (object
-//!   store, detector, notifier, executions, the memory of alerts);
+//!   store, detector, notifier, executions, the memory of alerts, the
+//!   detector budget);
 //! - [`stages`]: the logic of each pipeline stage, written against the ports;
 //! - `testing` (feature `testing`): the shared test doubles of the ports
 //!   and builders of camera pictures and e-mails.
@@ -28,6 +30,7 @@
 pub mod alert;
 pub mod alert_email;
 pub mod annotate;
+pub mod budget;
 pub mod config;
 pub mod contract;
 pub mod memory;

@@ -154,6 +154,26 @@ pub trait AlertMemory: Send + Sync {
     ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
+/// The bookkeeping of the detector budget: counters of the calls made to
+/// the detector of record, per period, in a DynamoDB table or a file; and
+/// the operator, told when a cap is reached. What the counts mean is
+/// decided in [`budget`](crate::budget).
+pub trait DetectorBudget: Send + Sync {
+    /// Adds one to the counter named `counter` (a new counter starts at
+    /// zero) and returns its new value. Atomic: of any number of
+    /// executions counting at once, each gets a value of its own. The
+    /// store may forget the counter after `keep_until`.
+    fn count(
+        &self,
+        counter: &str,
+        keep_until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, PortError>> + Send;
+
+    /// Tells whoever looks after the installation that a cap was reached
+    /// (the operational alarm); asked once per period.
+    fn cap_reached(&self, notice: &str) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
 /// Where alert e-mails are handed over: SES, or an SMTP relay.
 pub trait Mailer: Send + Sync {
     /// Sends one whole message to its envelope's recipients; returns the

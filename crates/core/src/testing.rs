@@ -19,7 +19,8 @@ use crate::contract::{
 };
 use crate::memory::{CameraMemory, Notified, Recollection, ALL_CAMERAS};
 use crate::ports::{
-    AlertMemory, Detector, Executions, Mailer, Notifier, ObjectStore, PortError, Started,
+    AlertMemory, Detector, DetectorBudget, Executions, Mailer, Notifier, ObjectStore, PortError,
+    Started,
 };
 
 fn poisoned<T>(_: T) -> PortError {
@@ -251,6 +252,77 @@ impl AlertMemory for RememberedAlerts {
             .lock()
             .map_err(poisoned)?
             .insert(camera.to_string(), until);
+        Ok(())
+    }
+}
+
+/// The detector budget's counters in memory, and the notices the
+/// operator was sent; it can be told to fail, as a table that cannot be
+/// reached.
+#[derive(Default)]
+pub struct CountingBudget {
+    counters: Mutex<HashMap<String, u64>>,
+    notices: Mutex<Vec<String>>,
+    unreachable: bool,
+}
+
+impl CountingBudget {
+    /// A budget whose counters cannot be reached.
+    pub fn failing() -> Self {
+        CountingBudget {
+            unreachable: true,
+            ..CountingBudget::default()
+        }
+    }
+
+    /// A budget whose counter `counter` already stands at `value`.
+    pub fn at(counter: &str, value: u64) -> Self {
+        let budget = CountingBudget::default();
+        if let Ok(mut counters) = budget.counters.lock() {
+            counters.insert(counter.to_string(), value);
+        }
+        budget
+    }
+
+    /// The value of a counter (0 when never counted).
+    pub fn value(&self, counter: &str) -> u64 {
+        self.counters
+            .lock()
+            .map(|counters| counters.get(counter).copied().unwrap_or(0))
+            .unwrap_or(0)
+    }
+
+    /// What the operator was told, in order.
+    pub fn notices(&self) -> Vec<String> {
+        self.notices
+            .lock()
+            .map(|notices| notices.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl DetectorBudget for CountingBudget {
+    async fn count(
+        &self,
+        counter: &str,
+        _keep_until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, PortError> {
+        if self.unreachable {
+            return Err(PortError::Transient(
+                "the budget's counters cannot be reached".into(),
+            ));
+        }
+        let mut counters = self.counters.lock().map_err(poisoned)?;
+        let value = counters.entry(counter.to_string()).or_insert(0);
+        *value += 1;
+        Ok(*value)
+    }
+
+    async fn cap_reached(&self, notice: &str) -> Result<(), PortError> {
+        self.notices
+            .lock()
+            .map_err(poisoned)?
+            .push(notice.to_string());
         Ok(())
     }
 }

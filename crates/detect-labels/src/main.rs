@@ -10,7 +10,7 @@
 use ipcam_adapters_aws::lambda::{
     cold_start, diagnostic, run, service_fn, setting, Diagnostic, Error, LambdaEvent,
 };
-use ipcam_adapters_aws::{DynamoAlertMemory, RekognitionDetector, S3Store};
+use ipcam_adapters_aws::{DynamoAlertMemory, DynamoBudget, RekognitionDetector, S3Store};
 use ipcam_core::config::{Config, DetectorKind};
 use ipcam_core::contract::{Analysis, FrameToAnalyse};
 use ipcam_core::stages::detect::{detect_labels, detect_labels_gated};
@@ -28,6 +28,9 @@ struct Function {
     /// The embedded model, when `[detector]` or a camera uses it: as the
     /// detector, and as the gate (which looks at each frame more closely).
     embedded: Option<Embedded>,
+    /// Counts the calls of the detector of record against `[detector]`'s
+    /// caps, and tells the operational topic when one is reached.
+    budget: DynamoBudget,
     alerts: DynamoAlertMemory,
 }
 
@@ -37,17 +40,17 @@ async fn handle(
 ) -> Result<Analysis, Diagnostic> {
     let input = event.payload;
     let config = &function.config;
-    let alerts = &function.alerts;
+    let (budget, alerts) = (&function.budget, &function.alerts);
     let analysis = match (config.detector_for(&input.camera), &function.embedded) {
         (DetectorKind::Embedded, Some(embedded)) => {
-            detect_labels(&input, config, &embedded.detector, alerts).await
+            detect_labels(&input, config, &embedded.detector, budget, alerts).await
         }
         (DetectorKind::Gated, Some(embedded)) => {
-            let rekognition = &function.rekognition;
-            detect_labels_gated(&input, config, &embedded.gate, rekognition, alerts).await
+            let (gate, rekognition) = (&embedded.gate, &function.rekognition);
+            detect_labels_gated(&input, config, gate, rekognition, budget, alerts).await
         }
         // The model is loaded whenever the configuration names it.
-        _ => detect_labels(&input, config, &function.rekognition, alerts).await,
+        _ => detect_labels(&input, config, &function.rekognition, budget, alerts).await,
     }
     .map_err(diagnostic)?;
     tracing::info!(
@@ -74,10 +77,12 @@ async fn main() -> Result<(), Error> {
     } else {
         None
     };
+    let table = setting("IPCAM_ALERTS_TABLE")?;
     let function = Function {
         rekognition: RekognitionDetector::new(&start.sdk),
         embedded,
-        alerts: DynamoAlertMemory::new(&start.sdk, setting("IPCAM_ALERTS_TABLE")?),
+        budget: DynamoBudget::new(&start.sdk, table.clone(), setting("IPCAM_OPS_TOPIC")?),
+        alerts: DynamoAlertMemory::new(&start.sdk, table),
         config: start.config,
     };
     let function = &function;

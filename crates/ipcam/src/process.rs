@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use ipcam_adapters_local::{
-    FolderMemory, FolderStore, InProcessExecutions, Journal, LocalNotifier, LocalPipeline, Run,
-    Terminal,
+    FolderBudget, FolderMemory, FolderStore, InProcessExecutions, Journal, LocalNotifier,
+    LocalPipeline, Run, Terminal,
 };
 use ipcam_core::config::Config;
 use ipcam_core::contract::Source;
@@ -71,10 +71,18 @@ where
     // Kept beside the objects, so that the next run over the same folder
     // (or `ipcam serve` with it as its store) remembers these alerts.
     let alerts = FolderMemory::new(&options.out);
+    let budget = FolderBudget::new(&options.out);
     let pipeline = Arc::new(
-        LocalPipeline::new(config.clone(), store.clone(), detector, notifier, alerts)
-            .with_mail_relay_of(&config)
-            .map_err(anyhow::Error::msg)?,
+        LocalPipeline::new(
+            config.clone(),
+            store.clone(),
+            detector,
+            notifier,
+            alerts,
+            budget,
+        )
+        .with_mail_relay_of(&config)
+        .map_err(anyhow::Error::msg)?,
     );
     let executions = InProcessExecutions::new(pipeline, Journal::in_memory());
 
@@ -119,11 +127,11 @@ struct Door {
     rules: SenderRules,
 }
 
-async fn process_one<S, D, N, M>(
+async fn process_one<S, D, N, M, B>(
     file: &Path,
     door: &Door,
     store: &FolderStore,
-    executions: &InProcessExecutions<S, D, N, M>,
+    executions: &InProcessExecutions<S, D, N, M, B>,
     out: &Path,
     seen: &mut HashMap<String, PathBuf>,
 ) -> Result<Outcome>
@@ -132,6 +140,7 @@ where
     D: Detector + 'static,
     N: ipcam_core::ports::Notifier + 'static,
     M: ipcam_core::ports::AlertMemory + 'static,
+    B: ipcam_core::ports::DetectorBudget + 'static,
 {
     let raw = std::fs::read(file).context("cannot read")?;
     if raw.is_empty() {

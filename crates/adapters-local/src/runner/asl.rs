@@ -24,7 +24,9 @@ use serde_json::{json, Map, Value};
 use super::*;
 use crate::executions::{status_of, Status};
 use crate::runner::tests::{stored_input, temp_store};
-use ipcam_core::testing::{burst_email, KeptAlerts, RememberedAlerts, ScriptedDetector};
+use ipcam_core::testing::{
+    burst_email, CountingBudget, KeptAlerts, RememberedAlerts, ScriptedDetector,
+};
 
 const ASL: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -556,6 +558,7 @@ async fn runner_execution(alerts: &[bool], case: usize) -> (Vec<usize>, bool, St
         ScriptedDetector::new(script),
         KeptAlerts::default(),
         RememberedAlerts::default(),
+        CountingBudget::default(),
     );
     let outcome = pipeline.run(input).await;
     std::fs::remove_dir_all(root).unwrap();

@@ -507,9 +507,25 @@ pub struct DetectorSettings {
     /// be a person; the rules' own `min_confidence` is applied to
     /// Rekognition's answer afterwards.
     pub gate_threshold: Percent,
+    /// The most calls to the detector of record (Rekognition images on
+    /// AWS) in one UTC day; past it, frames are not analysed until the
+    /// next day and the operator is told once. The gate's looks are free
+    /// and not counted.
+    pub daily_cap: Bounded<1, 100_000_000>,
+    /// The most calls in one UTC month, likewise.
+    pub monthly_cap: Bounded<1, 1_000_000_000>,
 }
 
 impl DetectorSettings {
+    /// The daily cap when none is written: eight times what four cameras
+    /// firing 50 times a day with three frames each would ask ungated
+    /// (600), so that a home never meets it, while a flood costs at most
+    /// 5 USD of Rekognition a day (docs/deploy.md).
+    pub const DEFAULT_DAILY_CAP: u64 = 5_000;
+    /// The monthly cap when none is written: 50 USD of Rekognition at the
+    /// first tier's price, ten days of a flood at the daily cap.
+    pub const DEFAULT_MONTHLY_CAP: u64 = 50_000;
+
     /// The gate threshold when none is written: the highest of those
     /// measured at which the gate still let through every person of the
     /// test scenes (docs/detector-gate.md).
@@ -521,6 +537,8 @@ impl Default for DetectorSettings {
         DetectorSettings {
             kind: DetectorKind::Gated,
             gate_threshold: Percent(Self::DEFAULT_GATE_THRESHOLD),
+            daily_cap: Bounded(Self::DEFAULT_DAILY_CAP),
+            monthly_cap: Bounded(Self::DEFAULT_MONTHLY_CAP),
         }
     }
 }

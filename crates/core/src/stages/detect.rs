@@ -4,10 +4,11 @@
 use chrono::{DateTime, Utc};
 
 use super::{StageError, StageErrorKind};
+use crate::budget::{self, CapReached, Spend};
 use crate::config::Config;
 use crate::contract::{self, Analysis, Detection, FrameToAnalyse};
 use crate::memory;
-use crate::ports::{AlertMemory, Detector, PortError};
+use crate::ports::{AlertMemory, Detector, DetectorBudget, PortError};
 use crate::rules;
 
 /// How often a judgement is made again after another execution of the
@@ -19,12 +20,26 @@ const MAX_JUDGEMENTS: usize = 5;
 /// rules, then by what it alerted on recently (cooldowns, objects that
 /// have not moved), and claims the alert in the memory. When the frame
 /// does not alert and frames remain, the analysis names the next one.
+///
+/// Each call of the detector is first counted against `[detector]`'s
+/// daily and monthly caps: past one, the frame is not analysed, nor are
+/// the e-mail's other frames, and the first frame refused in the period
+/// tells the operator.
 pub async fn detect_labels(
     input: &FrameToAnalyse,
     config: &Config,
     detector: &impl Detector,
+    budget: &impl DetectorBudget,
     alerts: &impl AlertMemory,
 ) -> Result<Analysis, StageError> {
+    let spend = budget::spend(budget, &config.detector, Utc::now())
+        .await
+        .map_err(|err| {
+            StageError::from_port("counting the call against the detector budget", err)
+        })?;
+    if let Spend::Refused(reached) = spend {
+        return Ok(over_budget(input, &reached, budget).await);
+    }
     let mut analysis = analyse(input, config, detector, alerts).await?;
     let following = input.frame_index + 1;
     analysis.next = (!analysis.alert && following < input.frame_count).then_some(following);
@@ -36,17 +51,19 @@ pub async fn detect_labels(
 /// wanted labels at `gate_threshold` or more is "nothing wanted" without
 /// asking `detector`, and says so. The gate only ever saves a call: a
 /// camera wanting a label the gate does not know, or a gate that fails,
-/// sends the frame to `detector` as if there were no gate.
+/// sends the frame to `detector` as if there were no gate. Only the
+/// detector's calls count against the budget: the gate's looks are free.
 pub async fn detect_labels_gated(
     input: &FrameToAnalyse,
     config: &Config,
     gate: &impl Detector,
     detector: &impl Detector,
+    budget: &impl DetectorBudget,
     alerts: &impl AlertMemory,
 ) -> Result<Analysis, StageError> {
     let rules = config.rules_for(&input.camera);
     match gate_verdict(input, &rules, config.detector.gate_threshold.0, gate).await {
-        GateVerdict::Pass => detect_labels(input, config, detector, alerts).await,
+        GateVerdict::Pass => detect_labels(input, config, detector, budget, alerts).await,
         GateVerdict::Reject(reason) => {
             let following = input.frame_index + 1;
             Ok(Analysis {
@@ -171,6 +188,41 @@ async fn analyse(
     })
 }
 
+/// The analysis of a frame not analysed because a cap of the detector
+/// budget is reached: no alert, no next frame (it would be refused too),
+/// and the cap in `why`. The first such frame of the period tells the
+/// operator; if that fails, the refusals are still logged.
+async fn over_budget(
+    input: &FrameToAnalyse,
+    reached: &CapReached,
+    budget: &impl DetectorBudget,
+) -> Analysis {
+    let reason = reached.reason();
+    tracing::warn!(
+        camera = %input.camera,
+        event = %input.event,
+        frame = input.frame_index,
+        "{reason}"
+    );
+    if reached.first {
+        if let Err(err) = budget.cap_reached(&reached.notice()).await {
+            tracing::error!(
+                "the operator could not be told that a cap of the detector budget was reached: {err}"
+            );
+        }
+    }
+    Analysis {
+        detection: Detection {
+            frame: input.frame_index,
+            labels: Vec::new(),
+        },
+        matches: Vec::new(),
+        alert: false,
+        why: vec![reason],
+        next: None,
+    }
+}
+
 /// The analysis of a frame the detector refused: nothing seen, no alert,
 /// and the detector's reason.
 fn refused(frame: usize, reason: &str) -> Analysis {
@@ -250,7 +302,7 @@ pub(crate) fn received_at(text: &str) -> Result<DateTime<Utc>, StageError> {
 mod tests {
     use super::*;
     use crate::contract::Frame;
-    use crate::testing::{RememberedAlerts, ScriptedDetector};
+    use crate::testing::{CountingBudget, RememberedAlerts, ScriptedDetector};
 
     fn frame_of(camera: &str, event: &str, received_at: &str) -> FrameToAnalyse {
         FrameToAnalyse {
@@ -279,9 +331,10 @@ mod tests {
         let alerts = RememberedAlerts::default();
         let first = frame_of("door", "e1", "2026-12-01T08:00:00Z");
         let second = frame_of("door", "e2", "2026-12-01T08:00:01Z");
+        let budget = CountingBudget::default();
         let (a, b) = tokio::join!(
-            detect_labels(&first, &config, &detector, &alerts),
-            detect_labels(&second, &config, &detector, &alerts),
+            detect_labels(&first, &config, &detector, &budget, &alerts),
+            detect_labels(&second, &config, &detector, &budget, &alerts),
         );
         let alerted = [a.unwrap(), b.unwrap()];
         assert_eq!(alerted.iter().filter(|analysis| analysis.alert).count(), 1);
@@ -301,16 +354,26 @@ mod tests {
         let mut frame = frame_of("door", "e1", "2026-12-01T08:00:00Z");
         frame.frame_count = 3;
         frame.frame_index = 1;
-        let middle = detect_labels(&frame, &config, &cat, &alerts).await.unwrap();
+        let middle = detect_labels(&frame, &config, &cat, &CountingBudget::default(), &alerts)
+            .await
+            .unwrap();
         assert_eq!(middle.next, Some(2));
         frame.frame_index = 2;
-        let last = detect_labels(&frame, &config, &cat, &alerts).await.unwrap();
+        let last = detect_labels(&frame, &config, &cat, &CountingBudget::default(), &alerts)
+            .await
+            .unwrap();
         assert_eq!(last.next, None);
         let person = ScriptedDetector::new(vec![("snap.jpg", "Person", 95.0)]);
         frame.frame_index = 0;
-        let alerting = detect_labels(&frame, &config, &person, &alerts)
-            .await
-            .unwrap();
+        let alerting = detect_labels(
+            &frame,
+            &config,
+            &person,
+            &CountingBudget::default(),
+            &alerts,
+        )
+        .await
+        .unwrap();
         assert!(alerting.alert);
         assert_eq!(alerting.next, None, "the first alert ends the loop");
     }
@@ -323,6 +386,7 @@ mod tests {
             &frame_of("door", "e1", "2026-12-01T08:00:00Z"),
             &config,
             &detector,
+            &CountingBudget::default(),
             &RememberedAlerts::default(),
         )
         .await
@@ -346,6 +410,7 @@ mod tests {
             &frame_of("door", "e1", "2026-12-01T08:00:00Z"),
             &config,
             &detector,
+            &CountingBudget::default(),
             &alerts,
         )
         .await
@@ -376,6 +441,7 @@ mod tests {
             &frame_of("door", "e1", "2026-12-01T08:00:00Z"),
             &config,
             &detector,
+            &CountingBudget::default(),
             &RememberedAlerts::default(),
         )
         .await
@@ -391,11 +457,108 @@ mod tests {
             &frame_of("door", "e1", "yesterday"),
             &config,
             &detector,
+            &CountingBudget::default(),
             &RememberedAlerts::default(),
         )
         .await
         .unwrap_err();
         assert_eq!(err.kind, StageErrorKind::InvalidInput);
+    }
+
+    #[tokio::test]
+    async fn past_the_daily_cap_a_frame_is_not_analysed_and_the_operator_is_told_once() {
+        let config = Config::parse("[detector]\ndaily_cap = 2\n").unwrap();
+        let detector = ScriptedDetector::new(vec![("snap.jpg", "Person", 95.0)]);
+        let today = budget::Period::Day.counter(Utc::now());
+        // Two calls made today already.
+        let budget = CountingBudget::at(&today, 2);
+        let alerts = RememberedAlerts::default();
+        let mut frame = frame_of("door", "e1", "2026-12-01T08:00:00Z");
+        frame.frame_count = 3;
+        for event in ["e1", "e2"] {
+            frame.event = event.into();
+            let analysis = detect_labels(&frame, &config, &detector, &budget, &alerts)
+                .await
+                .unwrap();
+            assert!(!analysis.alert);
+            assert_eq!(
+                analysis.next, None,
+                "the e-mail's other frames would be refused too"
+            );
+            assert!(
+                analysis.why[0]
+                    .starts_with("budget: the daily cap of 2 detector calls is reached until "),
+                "{:?}",
+                analysis.why
+            );
+        }
+        assert_eq!(detector.asked(), 0);
+        let notices = budget.notices();
+        assert_eq!(
+            notices.len(),
+            1,
+            "one notice for the day, not one per e-mail: {notices:?}"
+        );
+        assert!(notices[0].contains("daily_cap"), "{notices:?}");
+    }
+
+    #[tokio::test]
+    async fn under_the_cap_each_call_is_counted() {
+        let config = Config::parse("").unwrap();
+        let detector = ScriptedDetector::new(vec![("snap.jpg", "Cat", 95.0)]);
+        let budget = CountingBudget::default();
+        let frame = frame_of("door", "e1", "2026-12-01T08:00:00Z");
+        for _ in 0..3 {
+            detect_labels(
+                &frame,
+                &config,
+                &detector,
+                &budget,
+                &RememberedAlerts::default(),
+            )
+            .await
+            .unwrap();
+        }
+        assert_eq!(detector.asked(), 3);
+        assert_eq!(budget.value(&budget::Period::Day.counter(Utc::now())), 3);
+        assert!(budget.notices().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_budget_that_cannot_be_counted_fails_the_frame_for_a_retry() {
+        let config = Config::parse("").unwrap();
+        let detector = ScriptedDetector::new(vec![("snap.jpg", "Person", 95.0)]);
+        let err = detect_labels(
+            &frame_of("door", "e1", "2026-12-01T08:00:00Z"),
+            &config,
+            &detector,
+            &CountingBudget::failing(),
+            &RememberedAlerts::default(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind, StageErrorKind::Transient);
+        assert_eq!(detector.asked(), 0);
+    }
+
+    #[tokio::test]
+    async fn frames_the_gate_stops_cost_nothing_of_the_budget() {
+        let config = gated_config(r#"["person"]"#);
+        let gate = ScriptedDetector::new(vec![("snap.jpg", "Bench", 41.0)]).gating(GATE_KNOWS);
+        let rekognition = ScriptedDetector::new(vec![]);
+        let budget = CountingBudget::default();
+        let analysis = detect_labels_gated(
+            &frame_of("door", "e1", "2026-12-01T08:00:00Z"),
+            &config,
+            &gate,
+            &rekognition,
+            &budget,
+            &RememberedAlerts::default(),
+        )
+        .await
+        .unwrap();
+        assert!(analysis.why[0].starts_with("gate:"), "{:?}", analysis.why);
+        assert_eq!(budget.value(&budget::Period::Day.counter(Utc::now())), 0);
     }
 
     /// What the embedded model can rule out, in these tests.
@@ -413,6 +576,7 @@ mod tests {
             config,
             gate,
             rekognition,
+            &CountingBudget::default(),
             &RememberedAlerts::default(),
         )
         .await
@@ -444,6 +608,7 @@ mod tests {
             &config,
             &gate,
             &rekognition,
+            &CountingBudget::default(),
             &RememberedAlerts::default(),
         )
         .await

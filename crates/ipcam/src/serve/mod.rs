@@ -25,7 +25,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use ipcam_adapters_local::{
-    FolderMemory, FolderStore, InProcessExecutions, Journal, LocalNotifier, LocalPipeline, Terminal,
+    FolderBudget, FolderMemory, FolderStore, InProcessExecutions, Journal, LocalNotifier,
+    LocalPipeline, Terminal,
 };
 use ipcam_core::config::Config;
 use ipcam_core::ports::Detector;
@@ -92,6 +93,7 @@ where
             detector,
             notifier,
             FolderMemory::new(&store_folder),
+            FolderBudget::new(&store_folder),
         )
         .with_mail_relay_of(&config)
         .map_err(anyhow::Error::msg)?,
