@@ -66,6 +66,12 @@ impl Config {
         } else if self.ingest.allow_any_sender {
             warnings.push("`[ingest] allow_any_sender = true` changes nothing: senders are named, and only they are let in".to_string());
         }
+        let (daily, monthly) = (self.detector.daily_cap.0, self.detector.monthly_cap.0);
+        if daily > monthly {
+            warnings.push(format!(
+                "`[detector] daily_cap` ({daily}) is above `monthly_cap` ({monthly}): the monthly cap is met first, so the daily one never applies"
+            ));
+        }
         warnings
     }
 }
@@ -641,5 +647,24 @@ labels = ["person", ""]
         let err =
             one_error("[defaults]\nactive = [{ days = [], from = \"08:00\", to = \"09:00\" }]\n");
         assert!(err.message.contains("has no day"), "{err}");
+    }
+
+    #[test]
+    fn a_daily_cap_above_the_monthly_one_is_warned_about_and_caps_out_of_range_are_refused() {
+        let text = "[ingest]\nallowed_senders = [\"cam@isp.example.net\"]\n[detector]\ndaily_cap = 900\nmonthly_cap = 500\n";
+        let config = Config::parse(text).unwrap_or_else(|errors| panic!("{errors}"));
+        assert_eq!(config.warnings().len(), 1, "{:?}", config.warnings());
+        assert!(
+            config.warnings()[0].contains("never applies"),
+            "{:?}",
+            config.warnings()
+        );
+        let err = one_error("[detector]\ndaily_cap = 0\n");
+        assert_eq!(
+            (err.line, err.key.as_deref()),
+            (Some(2), Some("daily_cap")),
+            "{err}"
+        );
+        assert!(err.message.contains("from 1 to"), "{err}");
     }
 }
