@@ -72,7 +72,7 @@ async fn main() -> Result<(), Error> {
         let model = NanoDet::load()?;
         Some(Embedded {
             detector: NanoDetDetector::new(model.clone(), start.store.clone()),
-            gate: NanoDetDetector::new(model, start.store).looking_closely(),
+            gate: NanoDetDetector::new(model, start.store).looking_closely()?,
         })
     } else {
         None

@@ -16,6 +16,17 @@ pub struct Decoded {
     pub pixels: Vec<u8>,
 }
 
+impl Decoded {
+    /// The pixels as the model's input is prepared from them.
+    pub fn rgb(&self) -> crate::preprocess::Rgb<'_> {
+        crate::preprocess::Rgb {
+            width: self.width,
+            height: self.height,
+            pixels: &self.pixels,
+        }
+    }
+}
+
 /// Why the bytes gave no pixels, in words for a person.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

@@ -133,20 +133,22 @@ impl NanoDet {
         image_bytes: &[u8],
         min_confidence: f32,
     ) -> Result<Vec<Label>, DetectorError> {
-        let not_a_picture = |error: decode::NotAPicture| DetectorError::NotAPicture(error.0);
-        let (width, height) = decode::dimensions(image_bytes).map_err(not_a_picture)?;
+        let (width, height) = dimensions(image_bytes)?;
         let shape = InputShape::for_picture(width, height);
-        let picture =
-            decode::decode_rgb(image_bytes, shape.width, shape.height).map_err(not_a_picture)?;
-        let input = preprocess::to_input(
-            preprocess::Rgb {
-                width: picture.width,
-                height: picture.height,
-                pixels: &picture.pixels,
-            },
+        let picture = decoded(image_bytes, shape.width, shape.height)?;
+        self.detect_input(
+            preprocess::to_input(picture.rgb(), shape),
             shape,
-        );
-        self.detect_input(input, shape, min_confidence)
+            min_confidence,
+        )
+    }
+
+    /// Makes ahead the plan [`NanoDet::detect_closely`] needs for the side
+    /// views of 16:9 frames, so that the first frame looked at closely
+    /// does not pay for it. Costs about what loading did.
+    pub fn prepare_close_looks(&self) -> Result<(), DetectorError> {
+        let (width, height) = COMMON_FRAME;
+        self.plan(side_view_shape(width, height)).map(drop)
     }
 
     /// Like [`NanoDet::detect`], looking three times at a picture wider
@@ -162,24 +164,19 @@ impl NanoDet {
         image_bytes: &[u8],
         min_confidence: f32,
     ) -> Result<Vec<Label>, DetectorError> {
-        let not_a_picture = |error: decode::NotAPicture| DetectorError::NotAPicture(error.0);
-        let (width, height) = decode::dimensions(image_bytes).map_err(not_a_picture)?;
+        let (width, height) = dimensions(image_bytes)?;
         if width <= height {
             return self.detect(image_bytes, min_confidence);
         }
         let whole = InputShape::for_picture(width, height);
-        let side = InputShape::for_picture(width * SIDE_VIEW_FIFTHS / 5, height);
+        let side = side_view_shape(width, height);
         // Decoded large enough that each side view still covers its input.
-        let picture =
-            decode::decode_rgb(image_bytes, side.width * 5 / SIDE_VIEW_FIFTHS, side.height)
-                .map_err(not_a_picture)?;
-        let rgb = preprocess::Rgb {
-            width: picture.width,
-            height: picture.height,
-            pixels: &picture.pixels,
-        };
-        let mut labels =
-            self.detect_input(preprocess::to_input(rgb, whole), whole, min_confidence)?;
+        let picture = decoded(image_bytes, side.width * 5 / SIDE_VIEW_FIFTHS, side.height)?;
+        let mut labels = self.detect_input(
+            preprocess::to_input(picture.rgb(), whole),
+            whole,
+            min_confidence,
+        )?;
         let view_width = (picture.width * SIDE_VIEW_FIFTHS / 5).max(1);
         for left in [0, picture.width - view_width] {
             let pixels: Vec<u8> = picture
@@ -234,6 +231,27 @@ impl NanoDet {
         let kept = postprocess::non_maximum_suppression(candidates, postprocess::IOU_THRESHOLD);
         Ok(postprocess::into_labels(&kept, shape))
     }
+}
+
+/// The model's input for a side view of a `width`×`height` picture.
+fn side_view_shape(width: usize, height: usize) -> InputShape {
+    InputShape::for_picture(width * SIDE_VIEW_FIFTHS / 5, height)
+}
+
+/// Width and height of a picture, from its header.
+fn dimensions(image_bytes: &[u8]) -> Result<(usize, usize), DetectorError> {
+    decode::dimensions(image_bytes).map_err(|error| DetectorError::NotAPicture(error.0))
+}
+
+/// The picture's pixels, decoded no smaller than `min_width`×`min_height`
+/// where the format allows decoding smaller than the picture.
+fn decoded(
+    image_bytes: &[u8],
+    min_width: usize,
+    min_height: usize,
+) -> Result<decode::Decoded, DetectorError> {
+    decode::decode_rgb(image_bytes, min_width, min_height)
+        .map_err(|error| DetectorError::NotAPicture(error.0))
 }
 
 /// Adds the labels one side view found to `labels`, its boxes moved from
@@ -307,10 +325,12 @@ impl<S: ObjectStore> NanoDetDetector<S> {
 
     /// The same detector looking at each frame as the gate does, three
     /// times ([`NanoDet::detect_closely`]): about three times the work, for
-    /// far and dim people that one look misses.
-    pub fn looking_closely(mut self) -> NanoDetDetector<S> {
+    /// far and dim people that one look misses. The side views' plan is
+    /// made here, at cold start, rather than in the first frame's time.
+    pub fn looking_closely(mut self) -> Result<NanoDetDetector<S>, DetectorError> {
+        self.model.prepare_close_looks()?;
         self.closely = true;
-        self
+        Ok(self)
     }
 }
 
