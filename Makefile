@@ -9,7 +9,7 @@ FUNCTIONS := ingest-ses ingest-sendgrid extract-attachments detect-labels notify
 ## environment, installed on first use.
 VENV ?= .venv
 
-.PHONY: help demo test lint unit fixtures-check e2e validate zips deploy snooze redrive bench-detect bench-extract bench-cold-start soak
+.PHONY: help demo test lint unit fixtures-check e2e validate zips smoke-arm64 deploy snooze redrive bench-detect bench-extract bench-cold-start soak
 
 ## List the targets, with what each does (the `##` comments of this file).
 help:
@@ -52,7 +52,7 @@ $(VENV)/.bench-tools:
 	touch $@
 
 ## Everything CI checks.
-test: lint unit fixtures-check e2e validate zips
+test: lint unit fixtures-check e2e validate zips smoke-arm64
 
 ## Formatting and lints, warnings as errors.
 lint:
@@ -144,6 +144,26 @@ zips: $(VENV)/.infra-tools
 	  test -s $$zip || { echo "zips: $$zip was not built" >&2; exit 1; }; \
 	  printf '%-22s %8d KiB  %s\n' $$function $$(( $$(stat -c %s $$zip) / 1024 )) $$zip; \
 	done
+
+# The emulator, and where Debian's libc6-arm64-cross keeps the aarch64 loader
+# and glibc the functions' binaries are linked against.
+QEMU_AARCH64 ?= qemu-aarch64-static
+AARCH64_SYSROOT := /usr/aarch64-linux-gnu
+
+## Does each arm64 zip start and answer as it would on Lambda? Runs each
+## function's bootstrap under qemu-aarch64-static against a Lambda Runtime
+## API and moto served on loopback, and sends it one event of a camera
+## e-mail's way through the pipeline (infra/smoke_arm64.py); prints each
+## one's init and answer times. Installs QEMU and Debian's aarch64 glibc
+## with apt-get when they are missing (as root, or through sudo).
+smoke-arm64: zips $(VENV)/.e2e-tools
+	@if ! command -v $(QEMU_AARCH64) >/dev/null || ! test -e $(AARCH64_SYSROOT)/lib/ld-linux-aarch64.so.1; then \
+	  sudo=; test "$$(id -u)" = 0 || sudo=sudo; \
+	  echo "smoke-arm64: installing qemu-user-static and libc6-arm64-cross"; \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq qemu-user-static libc6-arm64-cross >/dev/null || { \
+	    echo "smoke-arm64: cannot install qemu-user-static and libc6-arm64-cross with apt-get" >&2; exit 1; }; \
+	fi
+	QEMU_AARCH64=$(QEMU_AARCH64) QEMU_LD_PREFIX=$(AARCH64_SYSROOT) $(VENV)/bin/python infra/smoke_arm64.py $(LAMBDA_DIR)
 
 ## Build for arm64 and deploy the stack, activate its SES receipt rule set,
 ## upload CONFIG as the functions' configuration (see docs/deploy.md).
