@@ -39,10 +39,10 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use ipcam_core::ports::Executions;
 use ipcam_core::stages::ingest::{Ingested, SendgridPost};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::accept::{AcceptBackoff, Throttled};
+use super::accept::{Acceptor, Admitted};
 use super::intake::Intake;
 
 /// How the endpoint bounds its clients.
@@ -88,39 +88,15 @@ pub async fn serve<E: Executions + 'static>(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let settings = Arc::new(settings);
-    let slots = Arc::new(Semaphore::new(settings.max_connections));
+    let mut acceptor = Acceptor::new(
+        listener,
+        settings.max_connections,
+        "http",
+        b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 60\r\nContent-Type: text/plain\r\nContent-Length: 21\r\nConnection: close\r\n\r\nbusy, try again later",
+    );
     let mut connections = JoinSet::new();
-    let mut backoff = AcceptBackoff::default();
-    let mut refused = Throttled::default();
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = super::stopped(&mut shutdown) => break,
-        };
+    while let Some(Admitted { socket, peer, slot }) = acceptor.next(&mut shutdown).await {
         while connections.try_join_next().is_some() {}
-        let (socket, peer) = match accepted {
-            Ok(accepted) => {
-                backoff.succeeded();
-                accepted
-            }
-            Err(err) => {
-                let pause = backoff.failed();
-                tracing::warn!(error = %err, pause_ms = pause.as_millis() as u64, "http: accepting a connection failed");
-                tokio::select! {
-                    () = tokio::time::sleep(pause) => continue,
-                    _ = super::stopped(&mut shutdown) => break,
-                }
-            }
-        };
-        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            let _ = socket.try_write(
-                b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 60\r\nContent-Type: text/plain\r\nContent-Length: 21\r\nConnection: close\r\n\r\nbusy, try again later",
-            );
-            if let Some(count) = refused.tick() {
-                tracing::warn!(%peer, refused = count, limit = settings.max_connections, "http: too many connections: refused with 503");
-            }
-            continue;
-        };
         let intake = Arc::clone(&intake);
         let settings = Arc::clone(&settings);
         let mut shutdown = shutdown.clone();

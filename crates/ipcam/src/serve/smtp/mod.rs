@@ -40,11 +40,11 @@ use std::time::Duration;
 use ipcam_core::stages::ingest::BasicCredentials;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::accept::{AcceptBackoff, Throttled};
+use super::accept::{Acceptor, Admitted};
 use parser::Framer;
 pub use session::{Limits, Received, Refusal};
 use session::{Reply, Session, Step};
@@ -115,43 +115,19 @@ pub async fn serve<M: Mailbox>(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let settings = Arc::new(settings);
-    let slots = Arc::new(Semaphore::new(settings.max_sessions));
+    let mut acceptor = Acceptor::new(
+        listener,
+        settings.max_sessions,
+        "smtp",
+        b"421 4.7.0 Too many connections, try again later\r\n",
+    );
     let mut sessions = JoinSet::new();
-    let mut backoff = AcceptBackoff::default();
-    let mut refused = Throttled::default();
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = super::stopped(&mut shutdown) => break,
-        };
+    while let Some(Admitted { socket, peer, slot }) = acceptor.next(&mut shutdown).await {
         while sessions.try_join_next().is_some() {}
-        let (socket, peer) = match accepted {
-            Ok(accepted) => {
-                backoff.succeeded();
-                accepted
-            }
-            Err(err) => {
-                let pause = backoff.failed();
-                tracing::warn!(error = %err, pause_ms = pause.as_millis() as u64, "smtp: accepting a connection failed");
-                tokio::select! {
-                    () = tokio::time::sleep(pause) => continue,
-                    _ = super::stopped(&mut shutdown) => break,
-                }
-            }
-        };
-        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            // A fresh socket's send buffer is empty: the reply goes out
-            // without waiting, so no task is spent on a refused client.
-            let _ = socket.try_write(b"421 4.7.0 Too many connections, try again later\r\n");
-            if let Some(count) = refused.tick() {
-                tracing::warn!(%peer, refused = count, limit = settings.max_sessions, "smtp: too many connections: refused with 421");
-            }
-            continue;
-        };
         let settings = Arc::clone(&settings);
         let mailbox = Arc::clone(&mailbox);
         let shutdown = shutdown.clone();
-        let slots = Arc::clone(&slots);
+        let slots = acceptor.slots();
         sessions.spawn(async move {
             let _slot = slot;
             let half = settings.max_sessions / 2;
