@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from conftest import PERSON_AT_THE_DOOR, REPO, SECRET_ADDRESSES, STATE_MACHINE_ARN
+from conftest import PERSON_AT_THE_DOOR, REPO, SECRET_ADDRESSES
 
 FIXTURES = REPO / "tests" / "fixtures"
 SAMPLES = REPO / "samples"
@@ -218,10 +218,6 @@ def message_id_for(scenario: Scenario, run: int = 0) -> str:
     return re.sub(r"[^a-z0-9]", "", f"cost{scenario.name}run{run}").ljust(36, "0")
 
 
-def execution_arn(message_id: str) -> str:
-    return f"{STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:{message_id}"
-
-
 def state_transitions(history: list[dict[str, Any]]) -> int:
     """The state transitions Step Functions Standard bills for an execution:
     one per state entered, and one per retry of a task (each retry is a
@@ -267,5 +263,5 @@ def receive(aws, rekognition, scenario: Scenario, run: int = 0) -> Run:
         assert outcome["outcome"] == "Rejected", answer
         return Run(message_id, answer, None, [])
     assert outcome["outcome"].startswith("Started"), answer
-    execution = aws.finished_execution(execution_arn(message_id))
+    execution = aws.finished_execution(aws.execution_arn(message_id))
     return Run(message_id, answer, execution, aws.history(execution["executionArn"]))

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ALERTS_TABLE, PERSON_AT_THE_DOOR, REPO, SECRET_ADDRESSES, STATE_MACHINE_ARN
+from conftest import PERSON_AT_THE_DOOR, REPO, SECRET_ADDRESSES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # One snapshot serves every camera: SES's headers name the camera, and
@@ -88,10 +88,6 @@ def frame(message_id: str) -> str:
     return f"frames/{message_id}/0.jpg"
 
 
-def execution_arn(message_id: str) -> str:
-    return f"{STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:{message_id}"
-
-
 def start(aws, camera: str, message_id: str, received_at: datetime) -> None:
     answer = aws.receive_by_ses(SNAPSHOT, ses_receipt(camera, message_id, received_at))
     assert answer["messages"][0]["outcome"].startswith("Started"), answer
@@ -99,7 +95,7 @@ def start(aws, camera: str, message_id: str, received_at: datetime) -> None:
 
 def finished(aws, message_id: str) -> tuple[str, dict]:
     """The state an e-mail's execution ended in, and its output."""
-    execution = aws.finished_execution(execution_arn(message_id))
+    execution = aws.finished_execution(aws.execution_arn(message_id))
     assert execution["status"] == "SUCCEEDED", execution
     return aws.final_state(execution["executionArn"]), json.loads(execution["output"])
 
@@ -110,9 +106,9 @@ def receive(aws, camera: str, message_id: str, received_at: datetime) -> tuple[s
     return finished(aws, message_id)
 
 
-def make_snooze(tmp_path: Path, camera: str, duration: str) -> dict:
+def make_snooze(aws, tmp_path: Path, camera: str, duration: str) -> dict:
     """Runs `make snooze CAMERA=... FOR=...` with a stand-in for the AWS CLI
-    that answers the stack's table name and records what it was asked to
+    that answers the stack's table name (as the stack's output gives it) and records what it was asked to
     write; returns the item `aws dynamodb put-item` was given."""
     calls = tmp_path / "aws-calls.jsonl"
     cli = tmp_path / "aws"
@@ -122,7 +118,7 @@ def make_snooze(tmp_path: Path, camera: str, duration: str) -> dict:
         f"with open({str(calls)!r}, 'a') as log:\n"
         "    log.write(json.dumps(sys.argv[1:]) + '\\n')\n"
         "if sys.argv[1] == 'cloudformation':\n"
-        f"    print({ALERTS_TABLE!r})\n"
+        f"    print({aws.alerts_table!r})\n"
     )
     cli.chmod(0o755)
     subprocess.run(
@@ -135,7 +131,7 @@ def make_snooze(tmp_path: Path, camera: str, duration: str) -> dict:
     assert describe[:2] == ["cloudformation", "describe-stacks"]
     assert put[:2] == ["dynamodb", "put-item"]
     options = dict(zip(put[2::2], put[3::2]))
-    assert options["--table-name"] == ALERTS_TABLE
+    assert options["--table-name"] == aws.alerts_table
     return json.loads(options["--item"])
 
 
@@ -265,7 +261,7 @@ def test_an_earlier_email_whose_claim_lost_to_a_later_one_does_not_alert_again(a
         start(aws, "frontdoor", message_id, at)
     outcomes = {}
     for message_id, _ in emails:
-        execution = aws.finished_execution(execution_arn(message_id))
+        execution = aws.finished_execution(aws.execution_arn(message_id))
         if execution["status"] != "SUCCEEDED":
             raise HarnessError(f"execution {message_id} ended {execution['status']}")
         outcomes[message_id] = aws.final_state(execution["executionArn"])
@@ -276,7 +272,7 @@ def test_an_earlier_email_whose_claim_lost_to_a_later_one_does_not_alert_again(a
 
 
 def test_a_snoozed_camera_is_not_analysed_while_another_still_alerts(aws, rekognition, tmp_path):
-    item = make_snooze(tmp_path, "frontdoor", "1h")
+    item = make_snooze(aws, tmp_path, "frontdoor", "1h")
     assert item["camera"] == {"S": "frontdoor"}
     aws.put_alerts_item(item)
     until = datetime.fromisoformat(item["until"]["S"])
@@ -297,7 +293,7 @@ def test_a_snoozed_camera_is_not_analysed_while_another_still_alerts(aws, rekogn
 
 
 def test_a_snooze_of_every_camera_holds_their_emails_until_it_ends(aws, rekognition, tmp_path):
-    item = make_snooze(tmp_path, "all", "2h")
+    item = make_snooze(aws, tmp_path, "all", "2h")
     assert item["camera"] == {"S": "*"}
     aws.put_alerts_item(item)
     until = datetime.fromisoformat(item["until"]["S"])

@@ -10,7 +10,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from conftest import BUCKET, PERSON_AT_THE_DOOR
+from conftest import PERSON_AT_THE_DOOR
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PERSON_SNAPSHOT = (FIXTURES / "frontdoor_person_snapshot.eml").read_bytes()
@@ -77,7 +77,7 @@ def test_past_the_daily_cap_no_frame_is_analysed_and_the_operator_is_told_once(a
     # The messages are kept, for whoever runs them again once the cap
     # allows.
     for receipt in (person, burst):
-        aws.s3.head_object(Bucket=BUCKET, Key=aws.incoming_key(receipt))
+        aws.s3.head_object(Bucket=aws.bucket, Key=aws.incoming_key(receipt))
     [(subject, notice)] = aws.told_the_operator()
     assert subject == "IPCam: the detector budget is reached"
     assert f"The daily cap of {DEFAULT_DAILY_CAP} detector calls" in notice

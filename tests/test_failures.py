@@ -23,7 +23,7 @@ from unittest import mock
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.exceptions import JsonRESTError
 
-from conftest import PERSON_AT_THE_DOOR, STATE_MACHINE_ARN, DetectLabelsCall
+from conftest import PERSON_AT_THE_DOOR, DetectLabelsCall
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SNAPSHOT = (FIXTURES / "frontdoor_person_snapshot.eml").read_bytes()
@@ -38,10 +38,6 @@ def receipt_for(message_id: str) -> dict:
     receipt = copy.deepcopy(RECEIPT)
     receipt["Records"][0]["ses"]["mail"]["messageId"] = message_id
     return receipt
-
-
-def execution_arn(message_id: str) -> str:
-    return f"{STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:{message_id}"
 
 
 def lambda_failures(aws, execution_arn: str) -> list[dict]:
@@ -142,7 +138,7 @@ def test_a_frame_rekognition_refuses_is_skipped_and_the_person_in_the_next_alert
 # --- retries of a task that did its work ----------------------------------------
 
 
-def answer_lost(function: str, error_type: str):
+def answer_lost(aws, function: str, error_type: str):
     """The first answer of `function` lost after it did all its work, the
     state machine seeing `error_type` instead, as when Step Functions' call
     to Lambda fails once the function has returned (Lambda.SdkClientException)
@@ -153,7 +149,7 @@ def answer_lost(function: str, error_type: str):
 
     def invoke(backend, function_name, qualifier, body, headers, response_headers):
         answer = through(backend, function_name, qualifier, body, headers, response_headers)
-        if backend.get_function(function_name, qualifier).function_name != function or lost:
+        if backend.get_function(function_name, qualifier).function_name != aws.function_name(function) or lost:
             return answer
         lost.append(answer)
         response_headers["x-amz-function-error"] = "Unhandled"
@@ -165,7 +161,7 @@ def answer_lost(function: str, error_type: str):
 def test_notify_retried_after_its_alert_was_published_does_not_publish_it_again(aws, rekognition):
     message_id = "q8e2tb41pl7gv0frontdoornotifyretried"
     rekognition.sees(f"frames/{message_id}/0.jpg", PERSON_AT_THE_DOOR)
-    patch, lost = answer_lost("notify", "Lambda.SdkClientException")
+    patch, lost = answer_lost(aws, "notify", "Lambda.SdkClientException")
 
     with patch:
         aws.receive_by_ses(SNAPSHOT, receipt_for(message_id))
@@ -192,7 +188,7 @@ def test_a_task_that_timed_out_is_not_run_again(aws, rekognition):
     message_id = "q8e2tb41pl7gv0frontdoortimedout"
     # What Lambda reports for a timeout or an out-of-memory end: another try
     # costs the same again, and a notify that had published would alert twice.
-    patch, lost = answer_lost("extract-attachments", "Lambda.Unknown")
+    patch, lost = answer_lost(aws, "extract-attachments", "Lambda.Unknown")
 
     with patch:
         aws.receive_by_ses(SNAPSHOT, receipt_for(message_id))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUCKET, PERSON_AT_THE_DOOR
+from conftest import PERSON_AT_THE_DOOR
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PERSON_SNAPSHOT = (FIXTURES / "frontdoor_person_snapshot.eml").read_bytes()
@@ -92,13 +92,13 @@ def test_person_at_the_door_received_by_ses_alerts_once(aws, rekognition):
     # The alert points to the frame with the person's box drawn on it.
     snapshot_key = f"annotated/{message_id(receipt)}/0.jpg"
     assert output["notification"]["snapshot"]["key"] == snapshot_key
-    assert alert.body["snapshot"]["location"] == f"s3://{BUCKET}/{snapshot_key}"
+    assert alert.body["snapshot"]["location"] == f"s3://{aws.bucket}/{snapshot_key}"
     snapshot = aws.object(snapshot_key)
     assert snapshot.startswith(b"\xff\xd8\xff")
     assert snapshot != aws.object(frame_key)
     # A link to it that a phone opens: presigned, for six hours by default.
     link = alert.body["snapshot"]["link"]
-    assert f"/{BUCKET}/{snapshot_key}?" in link
+    assert f"/{aws.bucket}/{snapshot_key}?" in link
     assert "X-Amz-Expires=21600" in link and "X-Amz-Signature=" in link
     with urllib.request.urlopen(link, timeout=10) as response:
         assert response.read() == snapshot

@@ -15,22 +15,13 @@ import os
 import subprocess
 from pathlib import Path
 
-from conftest import (
-    FUNCTION_ENVIRONMENT,
-    INCOMING_PREFIX,
-    PERSON_AT_THE_DOOR,
-    REGION,
-    REPO,
-    SECRET_ADDRESSES,
-    STATE_MACHINE_ARN,
-)
+from conftest import ACCOUNT, PERSON_AT_THE_DOOR, REGION, REPO, SECRET_ADDRESSES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PERSON_SNAPSHOT = (FIXTURES / "frontdoor_person_snapshot.eml").read_bytes()
-FAILURE_QUEUE = "ipcam-ingest-ses-failures"
 
 
-def lambda_failure_record(event: dict) -> str:
+def lambda_failure_record(aws, event: dict) -> str:
     """What Lambda sends its on-failure destination once it gives up on an
     asynchronous invocation."""
     return json.dumps(
@@ -39,7 +30,7 @@ def lambda_failure_record(event: dict) -> str:
             "timestamp": "2026-12-01T08:00:05.123Z",
             "requestContext": {
                 "requestId": "e4b46cbf-b738-4c5f-8880-a18cdf61200e",
-                "functionArn": f"arn:aws:lambda:{REGION}:123456789012:function:ingest-ses:$LATEST",
+                "functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{aws.function_name('ingest-ses')}:$LATEST",
                 "condition": "RetriesExhausted",
                 "approximateInvokeCount": 3,
             },
@@ -60,15 +51,21 @@ def stored_by_ses(message_id: str, camera: str, raw: bytes) -> bytes:
     return received.encode() + raw
 
 
-def redrive(aws, queue_url: str, succeeds: bool = True) -> dict:
-    """Runs `redrive` with the operator's view of the stack; what it says it
-    did. It fails while it keeps anything."""
+def redrive(aws, succeeds: bool = True) -> dict:
+    """Runs `redrive` with the operator's view of the stack, as `make
+    redrive` does: the stack's outputs; what it says it did. It fails while
+    it keeps anything."""
     subprocess.run(["cargo", "build", "--bin", "redrive"], cwd=REPO, check=True)
-    environment = dict(os.environ)
-    environment.update(FUNCTION_ENVIRONMENT)
+    outputs = aws.stack.outputs
+    bucket, config_key = outputs["ConfigLocation"].removeprefix("s3://").split("/", 1)
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("IPCAM_")}
     environment.update(
         {
-            "IPCAM_FAILURE_QUEUE_URL": queue_url,
+            "IPCAM_FAILURE_QUEUE_URL": outputs["IngestSesFailureQueueUrl"],
+            "IPCAM_BUCKET": bucket,
+            "IPCAM_CONFIG_KEY": config_key,
+            "IPCAM_STATE_MACHINE_ARN": outputs["StateMachineArn"],
+            "IPCAM_INCOMING_PREFIX": "incoming/",
             "AWS_ENDPOINT_URL": aws.services.endpoint,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
@@ -89,27 +86,28 @@ def redrive(aws, queue_url: str, succeeds: bool = True) -> dict:
 
 
 def test_redrive_starts_what_ingest_ses_never_started_once(aws, rekognition):
-    queue_url = aws.sqs.create_queue(QueueName=FAILURE_QUEUE)["QueueUrl"]
+    # The stack's queue of the events ingest-ses failed on.
+    queue_url = aws.stack.failure_queue_url
 
     # An e-mail from the front door whose event ingest-ses failed on: stored
     # by the S3 action, its event in the failure queue.
     receipt = json.loads((FIXTURES / "ses_receipt_frontdoor_person_snapshot.json").read_text())
     queued_id = receipt["Records"][0]["ses"]["mail"]["messageId"]
-    aws.store_message(INCOMING_PREFIX + queued_id, stored_by_ses(queued_id, "frontdoor", PERSON_SNAPSHOT))
-    aws.sqs.send_message(QueueUrl=queue_url, MessageBody=lambda_failure_record(receipt))
+    aws.store_message(aws.incoming_prefix + queued_id, stored_by_ses(queued_id, "frontdoor", PERSON_SNAPSHOT))
+    aws.sqs.send_message(QueueUrl=queue_url, MessageBody=lambda_failure_record(aws, receipt))
 
     # An e-mail from the drive whose event was lost altogether: only stored.
     lost_id = "r7k2mq90ab3cd4lostdrivesnapshot0001"
     from_the_drive = stored_by_ses(
         lost_id, "drive", PERSON_SNAPSHOT.replace(b"frontdoor@cams.example.com", b"drive@cams.example.com")
     )
-    aws.store_message(INCOMING_PREFIX + lost_id, from_the_drive)
+    aws.store_message(aws.incoming_prefix + lost_id, from_the_drive)
 
     for message_id in (queued_id, lost_id):
         rekognition.sees(f"frames/{message_id}/0.jpg", PERSON_AT_THE_DOOR)
     assert aws.executions() == []
 
-    first = redrive(aws, queue_url)
+    first = redrive(aws)
 
     # The queued message, started from its record, is found started when
     # the stored messages are gone through.
@@ -131,20 +129,20 @@ def test_redrive_starts_what_ingest_ses_never_started_once(aws, rekognition):
     assert attributes == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
 
     # Run again, and with the record delivered twice: nothing new starts.
-    aws.sqs.send_message(QueueUrl=queue_url, MessageBody=lambda_failure_record(receipt))
-    second = redrive(aws, queue_url)
+    aws.sqs.send_message(QueueUrl=queue_url, MessageBody=lambda_failure_record(aws, receipt))
+    second = redrive(aws)
 
     assert second == {"started": 0, "alreadyStarted": 3, "refused": 0, "kept": 0}, second
-    assert len(aws.sfn.list_executions(stateMachineArn=STATE_MACHINE_ARN)["executions"]) == 2
+    assert len(aws.sfn.list_executions(stateMachineArn=aws.state_machine_arn)["executions"]) == 2
     assert aws.alerts() == []
     assert aws.sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0).get("Messages", []) == []
 
 
 def test_a_record_redrive_cannot_read_stays_in_the_queue(aws):
-    queue_url = aws.sqs.create_queue(QueueName=FAILURE_QUEUE)["QueueUrl"]
-    aws.sqs.send_message(QueueUrl=queue_url, MessageBody=lambda_failure_record({"Records": "not a list"}))
+    queue_url = aws.stack.failure_queue_url
+    aws.sqs.send_message(QueueUrl=queue_url, MessageBody=lambda_failure_record(aws, {"Records": "not a list"}))
 
-    tally = redrive(aws, queue_url, succeeds=False)
+    tally = redrive(aws, succeeds=False)
 
     assert tally == {"started": 0, "alreadyStarted": 0, "refused": 0, "kept": 1}, tally
     assert aws.executions() == []
