@@ -35,11 +35,14 @@ Where moto's CloudFormation falls short, narrowly:
 * moto runs no function code without Docker: each function's code is a
   placeholder object (as `sam package` would upload one), and each invoke
   goes to the function's binary in cargo lambda watch (below).
-* moto's IAM enforcement is not on: it matches the Resource of a policy
-  statement only for S3 and SQS requests (every other request is checked
+* Each function runs with the credentials of a session of its role, and
+  its S3 requests are allowed only by its role's policies (moto's IAM
+  enforcement, `_s3_permissions_enforced`): a missing s3:ListBucket or a
+  wrong prefix fails the test. Only S3: moto matches the Resource of a
+  statement for S3 and SQS requests only, and checks every other request
   against `*`, which no statement naming a table, topic or state machine
-  matches), so the functions' roles would be refused nearly everything.
-  The roles are checked statically (check_stack.py, cfn-lint).
+  matches; the roles' other permissions are checked statically
+  (check_stack.py, cfn-lint).
 
 Two edges cannot be reached here and are replaced, narrowly:
 
@@ -100,11 +103,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from moto import settings as moto_settings
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.cloudformation.models import cloudformation_backends
 from moto.cloudformation.parsing import get_model_map
+from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.models import DynamoDBBackend
+from moto.iam.access_control import S3IAMRequest
+from moto.iam.models import iam_backends
 from moto.moto_api._internal import mock_random
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -114,6 +121,7 @@ from moto.s3.models import s3_backends
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 from moto.stepfunctions.models import stepfunctions_backends
+from moto.sts.models import sts_backends
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 from werkzeug.serving import make_server
 
@@ -700,6 +708,9 @@ class Stack:
     # CloudFormation gave that function.
     function_names: dict[str, str]
     environments: dict[str, dict[str, str]]
+    # Binary -> the credentials of a session of its function's role, which
+    # its process runs with, as Lambda gives them (AWS_ACCESS_KEY_ID, ...).
+    credentials: dict[str, dict[str, str]]
     # Resources left out by their Condition under STACK_PARAMETERS.
     not_created_by_condition: list[str]
 
@@ -806,20 +817,38 @@ def deploy_stack(services: Services) -> Stack:
             machine.name, machine.definition, machine.roleArn
         )
 
+    # moto's CloudFormation keeps a role's inline policies as the template's
+    # objects, where its IAM enforcement reads the JSON text IAM keeps.
+    for role in iam_backends[ACCOUNT]["aws"].roles.values():
+        role.policies = {
+            name: document if isinstance(document, str) else json.dumps(document)
+            for name, document in role.policies.items()
+        }
+
     lambda_ = services.client("lambda")
-    function_names, environments = {}, {}
+    sts = services.client("sts")
+    function_names, environments, credentials = {}, {}, {}
     for name, resource in template["Resources"].items():
         if resource["Type"] != "AWS::Lambda::Function" or name not in resources:
             continue
         binary = resource["Metadata"]["BuildProperties"]["Binary"]
         function_names[binary] = resources[name]
         configuration = lambda_.get_function_configuration(FunctionName=resources[name])
+        # What Lambda does at a cold start: a session of the function's role.
+        session = sts.assume_role(
+            RoleArn=configuration["Role"], RoleSessionName=resources[name], DurationSeconds=43200
+        )["Credentials"]
+        credentials[binary] = {
+            "AWS_ACCESS_KEY_ID": session["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": session["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": session["SessionToken"],
+        }
         # Lambda keeps every variable as a string (moto keeps a Number
         # parameter's value as a number).
         environments[binary] = {
             key: str(value) for key, value in configuration.get("Environment", {}).get("Variables", {}).items()
         }
-    stack = Stack(outputs, resources, function_names, environments, by_condition)
+    stack = Stack(outputs, resources, function_names, environments, credentials, by_condition)
 
     definition = services.client("stepfunctions").describe_state_machine(stateMachineArn=stack.state_machine_arn)[
         "definition"
@@ -831,6 +860,48 @@ def deploy_stack(services: Services) -> Stack:
     for binary in ("extract-attachments", "detect-labels", "notify"):
         assert function_arns[function_names[binary]] in definition, f"the state machine does not invoke {binary}"
     return stack
+
+
+# --- the functions' permissions on S3 ---------------------------------------
+
+
+def _access_key_of(authorization: str) -> str:
+    """The access key of a SigV4 Authorization header."""
+    credential = authorization.partition("Credential=")[2]
+    return credential.partition("/")[0]
+
+
+def _s3_permissions_enforced(services: Services) -> list:
+    """moto's IAM enforcement, for S3 requests made with a function's role
+    credentials: each is allowed only by a statement of the role's policies
+    whose action and resource (arn:aws:s3:::bucket/key) match, as on AWS, so
+    that a permission the template forgot (s3:ListBucket, a prefix) fails
+    the test.
+
+    Narrowly: moto matches a statement's Resource only for S3 and SQS; every
+    other request it checks against `*`, which no statement naming a table,
+    topic or state machine matches, so they are not checked here (the roles'
+    other permissions are checked statically, infra/check_stack.py). The
+    tests act as the account's administrator (their own access key is not
+    checked), a presigned link is not checked (moto reads only the
+    Authorization header), and the signature is not checked (moto does not
+    recompute the SDK's aws-chunked payload signatures).
+    """
+    authorize = ActionAuthenticatorMixin._authenticate_and_authorize_s3_action
+
+    def authorize_functions_on_s3(responses, bucket_name=None, key_name=None):
+        if services.stack is None:
+            return
+        access_key = _access_key_of(responses.headers.get("Authorization", ""))
+        if any(access_key == credentials["AWS_ACCESS_KEY_ID"] for credentials in services.stack.credentials.values()):
+            authorize(responses, bucket_name=bucket_name, key_name=key_name)
+
+    return [
+        mock.patch.object(moto_settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0),
+        mock.patch.object(ActionAuthenticatorMixin, "_authenticate_and_authorize_normal_action", lambda *_, **__: None),
+        mock.patch.object(ActionAuthenticatorMixin, "_authenticate_and_authorize_s3_action", authorize_functions_on_s3),
+        mock.patch.object(S3IAMRequest, "check_signature", lambda _: None),
+    ]
 
 
 # --- the services ----------------------------------------------------------
@@ -891,12 +962,16 @@ def _cargo_lambda() -> str:
 
 
 def _function_process_environment(
-    function_environment: dict[str, str], endpoint: str, s3_endpoint: str, trusted: Path
+    function_environment: dict[str, str],
+    credentials: dict[str, str],
+    endpoint: str,
+    s3_endpoint: str,
+    trusted: Path,
 ) -> dict[str, str]:
     """What a function's process runs with: the environment CloudFormation
-    gave the function, and what Lambda's runtime would add (credentials, the
-    region), pointed at moto. Nothing of the `IPCAM_*` variables of whoever
-    runs the tests: only the stack's."""
+    gave the function, and what Lambda's runtime would add (its role's
+    credentials, the region), pointed at moto. Nothing of the `IPCAM_*`
+    variables of whoever runs the tests: only the stack's."""
     environment = {name: value for name, value in os.environ.items() if not name.startswith("IPCAM_")}
     environment.update(
         {
@@ -910,6 +985,7 @@ def _function_process_environment(
             "AWS_EC2_METADATA_DISABLED": "true",
         }
     )
+    environment.update(credentials)
     environment.update(function_environment)
     return environment
 
@@ -942,6 +1018,8 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
         cleanup.enter_context(mock.patch.object(LambdaSimpleBackend, "invoke", _invoke_through(started)))
         cleanup.enter_context(mock.patch.object(RekognitionResponse, "detect_labels", detect_labels))
         cleanup.enter_context(mock.patch.object(DynamoDBBackend, "put_item", put_item_one_at_a_time))
+        for patch in _s3_permissions_enforced(started):
+            cleanup.enter_context(patch)
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
         server.start()
         cleanup.callback(server.stop)
@@ -957,7 +1035,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
         # deploys it again, named alike).
         started.stack = deploy_stack(started)
 
-        build_environment = _function_process_environment({}, endpoint, s3_endpoint, trusted)
+        build_environment = _function_process_environment({}, {}, endpoint, s3_endpoint, trusted)
         # Build what `cargo lambda watch` runs (`cargo run --bin NAME`, same
         # profile, same target directory), so that no invoke waits for a build.
         for binary in started.stack.function_names:
@@ -981,7 +1059,9 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
                         "--ignore-changes",
                     ],
                     cwd=REPO,
-                    env=_function_process_environment(function_environment, endpoint, s3_endpoint, trusted),
+                    env=_function_process_environment(
+                        function_environment, started.stack.credentials[binary], endpoint, s3_endpoint, trusted
+                    ),
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
@@ -1067,9 +1147,20 @@ class EmulatedAws:
         to the alert topic, from which the tests read the alerts."""
         self.stack = deploy_stack(self.services)
         expected = self.services.stack
+        if expected is not None:
+            # moto draws session tokens from os.urandom, not from its seeded
+            # generator: the role sessions get back the tokens the functions'
+            # processes hold.
+            for binary, credentials in self.stack.credentials.items():
+                held = expected.credentials.get(binary, {}).get("AWS_SESSION_TOKEN", "")
+                for session in sts_backends[ACCOUNT]["aws"].assumed_roles:
+                    if session.access_key_id == credentials["AWS_ACCESS_KEY_ID"]:
+                        session.session_token = held
+                        credentials["AWS_SESSION_TOKEN"] = held
         if expected is not None and (
             self.stack.function_names != expected.function_names
             or self.stack.environments != expected.environments
+            or self.stack.credentials != expected.credentials
         ):
             raise AssertionError(
                 "the stack deployed for this test names its resources otherwise than the stack whose "
