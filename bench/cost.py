@@ -52,7 +52,7 @@ import yaml
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-from conftest import REPO, AlertWrites, EmulatedAws, EmulatedRekognition, Services
+from conftest import REPO, AlertWrites, EmulatedAws, EmulatedRekognition, Services, check_stack_module
 from cost_scenarios import SCENARIOS, Run, Scenario, receive
 
 RUNS = int(os.environ.get("COST_RUNS", "3"))
@@ -118,7 +118,7 @@ def stack_settings() -> tuple[dict[str, int], int]:
     for resource in template["Resources"].values():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
-        binary = resource["Metadata"]["BuildProperties"]["Binary"]
+        binary = check_stack_module().function_binary(resource)
         memory[binary] = int(resource["Properties"].get("MemorySize", default))
     retention = int(template["Parameters"]["MessageRetentionDays"]["Default"])
     return memory, retention
@@ -201,12 +201,13 @@ def meter(services: Services):
         return dispatch(application, environ, start_response)
 
     def timed_invoke(backend, function_name, qualifier, *args, **kwargs):
-        name = backend.get_function(function_name, qualifier).function_name
+        # Recorded by binary, as the functions' memory sizes are known.
+        binary = services.stack.binary(backend.get_function(function_name, qualifier).function_name)
         started = time.perf_counter()
         try:
             return invoke(backend, function_name, qualifier, *args, **kwargs)
         finally:
-            meter.record_invocation(name, started, time.perf_counter() - started)
+            meter.record_invocation(binary, started, time.perf_counter() - started)
 
     with (
         mock.patch.object(DomainDispatcherApplication, "__call__", metered_dispatch),

@@ -8,9 +8,13 @@ reaches that state). This script fails, naming each problem, when:
 
 - a `${...}` in a state machine definition is not among the template's
   DefinitionSubstitutions, or a substitution is provided that no state uses;
+- a function's code is not the zip `make zips` builds for it
+  (`out/lambda/<binary>/bootstrap.zip`, which `make deploy` uploads as it
+  is: the functions are built once, one way, for CI and for AWS), or SAM is
+  asked to build it again (a `Metadata.BuildMethod`);
 - a function's binary has no crate `crates/<name>` with a `src/main.rs`, or the
   crate's package is named otherwise (cargo-lambda builds `--bin <name>`);
-- a function is not built as SAM's rust-cargolambda on arm64 provided.al2023;
+- a function does not run on arm64 provided.al2023 with handler bootstrap;
 - a function's code reads an `IPCAM_*` environment variable the template does
   not set for it;
 - a function that keeps the memory of alerts (`IPCAM_ALERTS_TABLE`) may not
@@ -270,14 +274,25 @@ def crate_package_name(crate: Path) -> str | None:
 
 def check_functions(template: dict, template_path: Path, problems: Problems) -> list[str]:
     binaries: list[str] = []
+    lambda_dir = makefile_variable("LAMBDA_DIR") or "out/lambda"
     for name, function in resources_of(template, "AWS::Serverless::Function").items():
-        metadata = function.get("Metadata", {})
-        binary = metadata.get("BuildProperties", {}).get("Binary")
-        if metadata.get("BuildMethod") != "rust-cargolambda":
-            problems.add(name, "Metadata.BuildMethod must be rust-cargolambda")
-        if not isinstance(binary, str):
-            problems.add(name, "Metadata.BuildProperties.Binary must name the crate's binary")
+        if "BuildMethod" in function.get("Metadata", {}):
+            problems.add(
+                name,
+                "Metadata.BuildMethod asks `sam build` to build the function again, another way "
+                "than `make zips`: the stack deploys the zips as they are",
+            )
+        code_uri = function_property(template, function, "CodeUri")
+        binary = function_binary(function)
+        if binary is None:
+            problems.add(name, f"CodeUri is {code_uri!r}: it must be {lambda_dir}/<binary>/bootstrap.zip, built by `make zips`")
             continue
+        zip_path = (template_path.parent / code_uri).resolve()
+        if zip_path != (ROOT / lambda_dir / binary / "bootstrap.zip").resolve():
+            problems.add(
+                name,
+                f"CodeUri {code_uri!r} is not where `make zips` leaves the zip ({lambda_dir}/{binary}/bootstrap.zip)",
+            )
         binaries.append(binary)
         for key, want in (
             ("Runtime", "provided.al2023"),
@@ -287,13 +302,6 @@ def check_functions(template: dict, template_path: Path, problems: Problems) -> 
             got = function_property(template, function, key)
             if got != want:
                 problems.add(name, f"{key} is {got!r}, should be {want!r}")
-        code_uri = function_property(template, function, "CodeUri")
-        if not isinstance(code_uri, str) or (template_path.parent / code_uri).resolve() != ROOT:
-            problems.add(
-                name,
-                f"CodeUri is {code_uri!r}: it must be the workspace root, where "
-                "cargo-lambda leaves target/lambda/<binary>/bootstrap for SAM",
-            )
 
         crate = ROOT / "crates" / binary
         main = crate / "src" / "main.rs"
@@ -325,13 +333,30 @@ def check_functions(template: dict, template_path: Path, problems: Problems) -> 
     return binaries
 
 
+CODE_ZIP = re.compile(r"(.+)/([a-z0-9-]+)/bootstrap\.zip")
+
+
+def function_binary(resource: dict) -> str | None:
+    """The binary a function runs: the crate whose zip its CodeUri names
+    (`../out/lambda/<binary>/bootstrap.zip`)."""
+    code_uri = resource.get("Properties", {}).get("CodeUri")
+    built = CODE_ZIP.fullmatch(code_uri) if isinstance(code_uri, str) else None
+    return built.group(2) if built else None
+
+
+def makefile_variable(name: str) -> str | None:
+    """The value the Makefile gives a variable (`NAME := …` or `NAME ?= …`)."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    match = re.search(rf"^{name}\s*[:?]?=\s*(.*)$", makefile, re.M)
+    return match.group(1).strip() if match else None
+
+
 def check_makefile(binaries: list[str], problems: Problems) -> None:
-    makefile = ROOT / "Makefile"
-    match = re.search(r"^FUNCTIONS\s*:?=\s*(.*)$", makefile.read_text(encoding="utf-8"), re.M)
-    if not match:
+    functions = makefile_variable("FUNCTIONS")
+    if functions is None:
         problems.add("Makefile", "no FUNCTIONS := ... line (the functions `make zips` builds)")
         return
-    listed = match.group(1).split()
+    listed = functions.split()
     if sorted(listed) != sorted(binaries):
         problems.add(
             "Makefile",
@@ -569,7 +594,7 @@ def check_rejection_metric(template: dict, problems: Problems) -> None:
     """The refused messages are counted where an alarm sees them."""
     counting = []
     for name, function in resources_of(template, "AWS::Serverless::Function").items():
-        binary = function.get("Metadata", {}).get("BuildProperties", {}).get("Binary")
+        binary = function_binary(function)
         main = ROOT / "crates" / str(binary) / "src" / "main.rs"
         if isinstance(binary, str) and main.is_file() and "report_rejection" in main.read_text(encoding="utf-8"):
             counting.append(name)
@@ -738,8 +763,8 @@ def main() -> int:
         args.translated.parent.mkdir(parents=True, exist_ok=True)
         args.translated.write_text(json.dumps(translated, indent=1) + "\n", encoding="utf-8")
     print(
-        f"check_stack: ok: {len(binaries)} functions ({', '.join(binaries)}) built from "
-        "their crates with the variables they read, the alerts table reachable by its users "
+        f"check_stack: ok: {len(binaries)} functions ({', '.join(binaries)}) deployed from "
+        "the zips `make zips` builds of their crates, with the variables they read, the alerts table reachable by its users "
         "only, each as it needs; every state machine substitution provided; what SES invokes "
         "keeps what it fails on, watched; the receipt rule accepts the cameras' secret addresses "
         "only; every alarm goes to the ops topic, none to the alert topic; "

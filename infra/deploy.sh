@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the five Lambda functions for arm64 with cargo-lambda (through
-# `sam build`), deploys the stack, makes its SES receipt rule set the active
-# one, uploads the configuration, and prints what is left to do by hand.
+# Builds the five Lambda functions for arm64 (`make zips`, the very zips CI
+# tests), deploys the stack with them, makes its SES receipt rule set the
+# active one, uploads the configuration, and prints what is left to do by
+# hand.
 #
 # Run through `make deploy [CONFIG=ipcam.toml] [STACK=ipcam] [DOMAIN=...]`;
 # docs/deploy.md explains every step. The first run needs DOMAIN (the domain
@@ -23,7 +24,6 @@ VENV=${VENV:-.venv}
 SAMCONFIG=infra/samconfig.toml
 SECRETS=${SECRETS:-"$(dirname "$CONFIG")/$(basename "$CONFIG" .toml).secret-addresses.toml"}
 SETTINGS=("$VENV/bin/python" infra/deploy_settings.py)
-ARM64_TARGET=aarch64-unknown-linux-gnu
 
 say() { printf 'deploy: %s\n' "$*"; }
 die() {
@@ -36,10 +36,6 @@ need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed: $2"; }
 need sam "install the AWS SAM CLI (see docs/deploy.md, Prerequisites)"
 need aws "install the AWS CLI and run 'aws configure' (see docs/deploy.md, Prerequisites)"
 need cargo "install Rust with rustup"
-[[ -x "$VENV/bin/cargo-lambda" ]] ||
-  die "cargo-lambda is missing: run 'make validate' once (it installs the tools into $VENV)"
-rustup target list --installed | grep -qx "$ARM64_TARGET" ||
-  die "the Rust target $ARM64_TARGET is missing: run 'rustup target add $ARM64_TARGET'"
 [[ -f "$CONFIG" ]] ||
   die "no configuration file '$CONFIG': copy examples/ipcam.toml to ipcam.toml and edit it, or pass CONFIG=FILE"
 aws sts get-caller-identity >/dev/null ||
@@ -76,23 +72,26 @@ PARAMETERS=$("${SETTINGS[@]}" parameters --samconfig "$SAMCONFIG" \
   "SendGridPathToken=$SENDGRID_PATH_TOKEN")
 
 # --- Build ------------------------------------------------------------------
-# cargo-lambda cross-compiles with zig, which the venv provides (`python3 -m
-# ziglang`): put the venv first. SAM copies target/lambda/<binary>/bootstrap
-# from the workspace root, so the target directory must be the default one.
-export PATH="$PWD/$VENV/bin:$PATH"
-export SAM_CLI_BETA_RUST_CARGO_LAMBDA=1
-unset CARGO_TARGET_DIR
+# `make zips` builds the functions (it installs cargo-lambda and the arm64
+# target if they are missing) into out/lambda/<function>/bootstrap.zip, where
+# each function's CodeUri points: `sam deploy` uploads those zips as they
+# are, with no `sam build`. The functions are built once, one way, for CI's
+# tests and for AWS.
 say "building the five functions for arm64 (a first build takes several minutes)"
-(cd infra && sam build)
+make --no-print-directory zips VENV="$VENV"
 
 # --- Deploy -----------------------------------------------------------------
+# `--template-file`: this template, with its zips, not one an earlier `sam
+# build` may have left in infra/.aws-sam.
 if [[ -f "$SAMCONFIG" ]]; then
   say "deploying with the settings saved in $SAMCONFIG"
-  (cd infra && sam deploy --no-fail-on-empty-changeset --parameter-overrides "$PARAMETERS")
+  (cd infra && sam deploy --template-file template.yaml --no-fail-on-empty-changeset \
+    --parameter-overrides "$PARAMETERS")
 else
   say "first deployment: answer the questions; the answers are saved in $SAMCONFIG"
   say "(DomainName is the domain the cameras e-mail; allow SAM to create IAM roles)"
-  (cd infra && sam deploy --guided --stack-name "$STACK" --capabilities CAPABILITY_IAM \
+  (cd infra && sam deploy --template-file template.yaml --guided --stack-name "$STACK" \
+    --capabilities CAPABILITY_IAM \
     --no-fail-on-empty-changeset --parameter-overrides "$PARAMETERS")
 fi
 

@@ -84,6 +84,9 @@ import boto3
 from cfnlint.decode import decode
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+# Run as a script from any directory: its own folder, infra/, is on the path.
+from check_stack import function_binary
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "infra" / "template.yaml"
 STATE_MACHINE_DEFINITION = ROOT / "statemachine" / "pipeline.asl.json"
@@ -180,7 +183,7 @@ class Template:
         for resource in self.resources.values():
             if (
                 resource.get("Type") == "AWS::Serverless::Function"
-                and resource.get("Metadata", {}).get("BuildProperties", {}).get("Binary") == binary
+                and function_binary(resource) == binary
             ):
                 return resource
         raise SmokeFailure(f"infra/template.yaml deploys no function with binary {binary}")

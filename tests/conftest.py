@@ -641,7 +641,7 @@ FUNCTION_CODE_PLACEHOLDER = b"served by cargo lambda watch"
 STACK_NAMES_SEED = 20261201
 
 
-def _check_stack_module():
+def check_stack_module():
     """infra/check_stack.py, whose `translate` runs SAM's translator offline
     as CloudFormation's transform would (`make validate` uses it too)."""
     spec = importlib.util.spec_from_file_location("check_stack", REPO / "infra" / "check_stack.py")
@@ -664,7 +664,7 @@ def stack_template() -> str:
       (NOT_CREATED_BY_MOTO) are left out: moto fails on the whole
       DescribeStacks otherwise (ReceiptRuleSetName, DkimRecords, SendGridUrl).
     """
-    check_stack = _check_stack_module()
+    check_stack = check_stack_module()
     template = check_stack.load_template(TEMPLATE)
     problems = check_stack.Problems()
     translated = check_stack.translate(template, problems)
@@ -828,10 +828,14 @@ def deploy_stack(services: Services) -> Stack:
     lambda_ = services.client("lambda")
     sts = services.client("sts")
     function_names, environments, credentials = {}, {}, {}
+    # The binary of each function: the crate whose zip its CodeUri names in
+    # the template (the translated function keeps the logical id).
+    check_stack = check_stack_module()
+    source = check_stack.load_template(TEMPLATE)["Resources"]
     for name, resource in template["Resources"].items():
         if resource["Type"] != "AWS::Lambda::Function" or name not in resources:
             continue
-        binary = resource["Metadata"]["BuildProperties"]["Binary"]
+        binary = check_stack.function_binary(source[name])
         function_names[binary] = resources[name]
         configuration = lambda_.get_function_configuration(FunctionName=resources[name])
         # What Lambda does at a cold start: a session of the function's role.
