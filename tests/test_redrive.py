@@ -7,13 +7,20 @@ starts the execution of each message such a record names, and of each
 stored message that has none, and deletes the record once started. It is
 run here against the same emulated account as the functions: a record in the
 queue and a message whose event was lost altogether each start one
-execution and alert once; a second run starts nothing.
+execution and alert once; a second run starts nothing. A Step Functions
+that throttles every StartExecution fails ingest-ses, and the e-mail then
+alerts once through the failure queue and redrive.
 """
 
 import json
 import os
 import subprocess
 from pathlib import Path
+from unittest import mock
+
+from moto.core.exceptions import AWSError
+from moto.stepfunctions.models import StepFunctionBackend
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from conftest import ACCOUNT, PERSON_AT_THE_DOOR, REGION, REPO, SECRET_ADDRESSES
 
@@ -21,9 +28,16 @@ FIXTURES = Path(__file__).parent / "fixtures"
 PERSON_SNAPSHOT = (FIXTURES / "frontdoor_person_snapshot.eml").read_bytes()
 
 
-def lambda_failure_record(aws, event: dict) -> str:
+class StartExecutionThrottled(AWSError):
+    """What Step Functions answers a caller over its StartExecution quota."""
+
+    TYPE = "ThrottlingException"
+    STATUS = 400
+
+
+def lambda_failure_record(aws, event: dict, answer: dict | None = None) -> str:
     """What Lambda sends its on-failure destination once it gives up on an
-    asynchronous invocation."""
+    asynchronous invocation: the event, and the function's last answer."""
     return json.dumps(
         {
             "version": "1.0",
@@ -36,7 +50,8 @@ def lambda_failure_record(aws, event: dict) -> str:
             },
             "requestPayload": event,
             "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-            "responsePayload": {"errorType": "Throttled", "errorMessage": "starting the execution: Rate exceeded"},
+            "responsePayload": answer
+            or {"errorType": "Throttled", "errorMessage": "starting the execution: Rate exceeded"},
         }
     )
 
@@ -151,3 +166,37 @@ def test_a_record_redrive_cannot_read_stays_in_the_queue(aws):
         QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
     )["Attributes"]
     assert attributes == {"ApproximateNumberOfMessagesNotVisible": "1"}
+
+
+def test_a_throttled_step_functions_leaves_the_email_to_redrive_which_alerts_once(aws, rekognition):
+    receipt = json.loads((FIXTURES / "ses_receipt_frontdoor_person_snapshot.json").read_text())
+    message_id = receipt["Records"][0]["ses"]["mail"]["messageId"]
+    rekognition.sees(f"frames/{message_id}/0.jpg", PERSON_AT_THE_DOOR)
+    aws.store_message(aws.incoming_prefix + message_id, stored_by_ses(message_id, "frontdoor", PERSON_SNAPSHOT))
+
+    # Step Functions refuses every StartExecution while ingest-ses runs.
+    throttled = StartExecutionThrottled("Rate exceeded")
+    with (
+        mock.patch.object(StepFunctionBackend, "start_execution", side_effect=throttled),
+        mock.patch.object(StepFunctionsParserBackend, "start_execution", side_effect=throttled),
+    ):
+        answer, error = aws.invoke("ingest-ses", receipt)
+
+    # The function fails, as Throttled, so that Lambda retries it and then
+    # hands the event to its on-failure destination; nothing started.
+    assert error == "Unhandled", answer
+    assert answer["errorType"] == "Throttled", answer
+    assert aws.executions() == []
+    # What Lambda does once its retries are spent (moto delivers no
+    # asynchronous failure): the event and the function's answer, queued.
+    aws.sqs.send_message(
+        QueueUrl=aws.stack.failure_queue_url, MessageBody=lambda_failure_record(aws, receipt, answer)
+    )
+
+    assert redrive(aws) == {"started": 1, "alreadyStarted": 1, "refused": 0, "kept": 0}
+    [execution] = aws.executions()
+    assert aws.finished_execution(execution["executionArn"])["status"] == "SUCCEEDED"
+    [alert] = aws.alerts()
+    assert (alert.body["camera"], alert.body["event"]["id"]) == ("frontdoor", message_id)
+    assert redrive(aws) == {"started": 0, "alreadyStarted": 1, "refused": 0, "kept": 0}
+    assert aws.alerts() == []
