@@ -16,7 +16,7 @@
 //! API Gateway answers them itself (see docs/deploy.md).
 
 use aws_sdk_ssm::error::DisplayErrorContext;
-use ipcam_adapters_aws::lambda::{cold_start, inbox, secret_setting, setting, ColdStart};
+use ipcam_adapters_aws::lambda::{cold_start_with, inbox, secret_setting, setting, SdkConfig};
 use ipcam_adapters_aws::{S3Store, StepFunctions};
 use ipcam_core::config::Config;
 use ipcam_core::stages::ingest::{ingest_sendgrid, BasicCredentials, Inbox, SenderRules};
@@ -50,9 +50,9 @@ async fn handle(f: &Function, request: Request) -> Result<Response<Body>, Error>
 /// The password SendGrid presents, from the SecureString parameter named by
 /// `IPCAM_SENDGRID_PASSWORD_PARAMETER`, decrypted by SSM; an empty one is
 /// refused (it would let in anyone who guesses the username).
-async fn sendgrid_password(start: &ColdStart) -> Result<String, Error> {
+async fn sendgrid_password(sdk: SdkConfig) -> Result<String, Error> {
     let name = setting("IPCAM_SENDGRID_PASSWORD_PARAMETER")?;
-    let answer = aws_sdk_ssm::Client::new(&start.sdk)
+    let answer = aws_sdk_ssm::Client::new(&sdk)
         .get_parameter()
         .name(&name)
         .with_decryption(true)
@@ -76,8 +76,9 @@ async fn sendgrid_password(start: &ColdStart) -> Result<String, Error> {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let start = cold_start().await?;
-    let password = sendgrid_password(&start).await?;
+    // The password is read while the configuration is: one wait at cold
+    // start instead of two.
+    let (start, password) = cold_start_with(sendgrid_password).await?;
     let function = Function {
         executions: StepFunctions::new(&start.sdk, setting("IPCAM_STATE_MACHINE_ARN")?),
         config: start.config,
