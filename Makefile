@@ -245,9 +245,10 @@ bench-extract:
 	bench/extract_vs_python.sh
 
 ## Each Lambda function's start, process start to its first request to the
-## Runtime API (a local one), config read from S3 on loopback moto counted
-## apart, against a hello-world lambda_runtime function built alike in the
-## same run (optimised native builds; see docs/performance.md).
-bench-cold-start: $(VENV)/.e2e-tools
+## Runtime API (a local one), each with the environment infra/template.yaml
+## gives it and what that names created in moto on loopback, the config read
+## from S3 counted apart, against a hello-world lambda_runtime function built
+## alike in the same run (optimised native builds; see docs/performance.md).
+bench-cold-start: $(VENV)/.e2e-tools $(VENV)/.infra-tools
 	$(CARGO) build --release $(FUNCTIONS:%=-p %) -p ipcam-adapters-aws --bins --example hello_lambda
 	$(VENV)/bin/python bench/cold_start.py target/release
