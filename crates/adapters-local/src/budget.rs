@@ -8,7 +8,6 @@
 //! in the log, at ERROR, where `ipcam serve`'s operator reads.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
@@ -17,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use ipcam_core::ports::{DetectorBudget, PortError};
 
-use crate::folder::write_durably;
+use crate::folder::{while_locked, write_durably};
 
 /// The detector budget's counters kept in a folder.
 #[derive(Debug, Clone)]
@@ -66,33 +65,24 @@ fn io_error(doing: &str, path: &Path, err: std::io::Error) -> PortError {
 
 impl DetectorBudget for FolderBudget {
     async fn count(&self, counter: &str, keep_until: DateTime<Utc>) -> Result<u64, PortError> {
-        std::fs::create_dir_all(&self.folder)
-            .map_err(|err| io_error("creating", &self.folder, err))?;
-        let lock_path = self.folder.join(".lock");
-        let lock: File = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|err| io_error("opening", &lock_path, err))?;
-        lock.lock()
-            .map_err(|err| io_error("locking", &lock_path, err))?;
-        let mut counters = self.read()?;
-        // Forget the counters of periods long past, as DynamoDB's TTL would.
-        let now = Utc::now();
-        counters.retain(|_, kept| kept.keep_until > now);
-        let kept = counters.entry(counter.to_string()).or_insert(Counter {
-            count: 0,
-            keep_until,
-        });
-        kept.count += 1;
-        let count = kept.count;
-        let bytes = serde_json::to_vec_pretty(&counters)
-            .map_err(|err| PortError::Permanent(format!("encoding the counters: {err}")))?;
-        let path = self.file();
-        write_durably(&path, &bytes).map_err(|err| io_error("writing", &path, err))?;
-        // The lock is released when `lock` is closed, here.
-        Ok(count)
+        while_locked(&self.folder, || {
+            let mut counters = self.read()?;
+            // Forget the counters of periods long past, as DynamoDB's TTL
+            // would.
+            let now = Utc::now();
+            counters.retain(|_, kept| kept.keep_until > now);
+            let kept = counters.entry(counter.to_string()).or_insert(Counter {
+                count: 0,
+                keep_until,
+            });
+            kept.count += 1;
+            let count = kept.count;
+            let bytes = serde_json::to_vec_pretty(&counters)
+                .map_err(|err| PortError::Permanent(format!("encoding the counters: {err}")))?;
+            let path = self.file();
+            write_durably(&path, &bytes).map_err(|err| io_error("writing", &path, err))?;
+            Ok(count)
+        })
     }
 
     async fn cap_reached(&self, notice: &str) -> Result<(), PortError> {

@@ -43,6 +43,30 @@ fn io_error(doing: String, err: std::io::Error) -> PortError {
     }
 }
 
+/// Runs `work` holding an exclusive lock on `folder/.lock` (the folder made
+/// if missing), so that the processes and threads sharing the folder take
+/// turns at reading and rewriting what it keeps. The lock is released
+/// when its file is closed, as this returns.
+pub(crate) fn while_locked<T>(
+    folder: &Path,
+    work: impl FnOnce() -> Result<T, PortError>,
+) -> Result<T, PortError> {
+    let failed = |doing: &str, path: &Path, err: std::io::Error| {
+        PortError::Permanent(format!("{doing} {}: {err}", path.display()))
+    };
+    std::fs::create_dir_all(folder).map_err(|err| failed("creating", folder, err))?;
+    let lock_path = folder.join(".lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|err| failed("opening", &lock_path, err))?;
+    lock.lock()
+        .map_err(|err| failed("locking", &lock_path, err))?;
+    work()
+}
+
 /// Writes a file so that, once this returns, it is complete on disk: to a
 /// temporary name first, flushed, then renamed over the final name, and
 /// the folder flushed. A reader never sees half an object, and a message

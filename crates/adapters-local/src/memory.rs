@@ -10,7 +10,6 @@
 //! (durably, by rename): two processes judging one camera at once cannot
 //! both claim an alert.
 
-use std::fs::{File, OpenOptions};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
@@ -21,7 +20,7 @@ use ipcam_core::contract::Notification;
 use ipcam_core::memory::{CameraMemory, Notified, Recollection, ALL_CAMERAS};
 use ipcam_core::ports::{AlertMemory, PortError};
 
-use crate::folder::write_durably;
+use crate::folder::{while_locked, write_durably};
 
 /// The memory of alerts kept in a folder.
 #[derive(Debug, Clone)]
@@ -93,24 +92,14 @@ impl FolderMemory {
         camera: &str,
         change: impl FnOnce(&mut CameraFile) -> (bool, T),
     ) -> Result<T, PortError> {
-        std::fs::create_dir_all(&self.folder)
-            .map_err(|err| io_error("creating", &self.folder, err))?;
-        let lock_path = self.folder.join(".lock");
-        let lock: File = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|err| io_error("opening", &lock_path, err))?;
-        lock.lock()
-            .map_err(|err| io_error("locking", &lock_path, err))?;
-        let mut file = self.read(camera)?;
-        let (write, result) = change(&mut file);
-        if write {
-            self.write(camera, &file)?;
-        }
-        // The lock is released when `lock` is closed, here.
-        Ok(result)
+        while_locked(&self.folder, || {
+            let mut file = self.read(camera)?;
+            let (write, result) = change(&mut file);
+            if write {
+                self.write(camera, &file)?;
+            }
+            Ok(result)
+        })
     }
 }
 
