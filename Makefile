@@ -79,9 +79,10 @@ e2e: $(VENV)/.e2e-tools
 	for function in $(FUNCTIONS); do $(CARGO) build --bin $$function || exit 1; done
 	$(VENV)/bin/pytest -p no:cacheprovider tests
 
-## The end-to-end test tools (moto, boto3, pytest, cargo-lambda), installed
+## The end-to-end test tools (moto, boto3, pytest, cargo-lambda, and the
+## stack's tools: SAM's translator and cfn-lint), installed
 ## on first use into the venv, added to whatever else it holds.
-$(VENV)/.e2e-tools: tests/requirements.txt
+$(VENV)/.e2e-tools: tests/requirements.txt infra/requirements.txt
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 	touch $@
