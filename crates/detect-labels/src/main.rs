@@ -70,9 +70,14 @@ async fn main() -> Result<(), Error> {
     let start = cold_start().await?;
     let embedded = if start.config.uses_embedded_model() {
         let model = NanoDet::load()?;
+        if start.config.uses_detector(DetectorKind::Gated) {
+            // The gate's side views are planned now, not in the first
+            // gated frame's time; a stack without a gated camera skips it.
+            model.prepare_close_looks()?;
+        }
         Some(Embedded {
             detector: NanoDetDetector::new(model.clone(), start.store.clone()),
-            gate: NanoDetDetector::new(model, start.store).looking_closely()?,
+            gate: NanoDetDetector::new(model, start.store).looking_closely(),
         })
     } else {
         None

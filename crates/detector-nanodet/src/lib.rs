@@ -325,12 +325,11 @@ impl<S: ObjectStore> NanoDetDetector<S> {
 
     /// The same detector looking at each frame as the gate does, three
     /// times ([`NanoDet::detect_closely`]): about three times the work, for
-    /// far and dim people that one look misses. The side views' plan is
-    /// made here, at cold start, rather than in the first frame's time.
-    pub fn looking_closely(mut self) -> Result<NanoDetDetector<S>, DetectorError> {
-        self.model.prepare_close_looks()?;
+    /// far and dim people that one look misses. [`NanoDet::prepare_close_looks`]
+    /// makes their plan ahead.
+    pub fn looking_closely(mut self) -> NanoDetDetector<S> {
         self.closely = true;
-        Ok(self)
+        self
     }
 }
 

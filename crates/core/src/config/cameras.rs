@@ -16,9 +16,15 @@ impl Config {
     /// Whether any camera's frames are shown to the embedded model: the
     /// Lambda loads it only then.
     pub fn uses_embedded_model(&self) -> bool {
+        self.uses_detector(DetectorKind::Embedded) || self.uses_detector(DetectorKind::Gated)
+    }
+
+    /// Whether `kind` looks at any camera's frames: `[detector] kind` (the
+    /// e-mails of cameras without their own) or a camera's `detector`.
+    pub fn uses_detector(&self, kind: DetectorKind) -> bool {
         std::iter::once(self.detector.kind)
             .chain(self.cameras.iter().filter_map(|camera| camera.detector))
-            .any(|kind| kind != DetectorKind::Rekognition)
+            .any(|used| used == kind)
     }
 
     /// The cameras whose frames are gated but that want a label a gate
