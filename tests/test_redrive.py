@@ -80,7 +80,7 @@ def redrive(aws, succeeds: bool = True) -> dict:
             "IPCAM_BUCKET": bucket,
             "IPCAM_CONFIG_KEY": config_key,
             "IPCAM_STATE_MACHINE_ARN": outputs["StateMachineArn"],
-            "IPCAM_INCOMING_PREFIX": "incoming/",
+            "IPCAM_INCOMING_PREFIX": aws.incoming_prefix,
             "AWS_ENDPOINT_URL": aws.services.endpoint,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
