@@ -20,7 +20,7 @@ use ipcam_core::contract::Label;
 use ipcam_detector_nanodet::{NanoDet, CONFIDENCE_FLOOR};
 
 /// The thresholds compared, in percent.
-const THRESHOLDS: [f32; 9] = [5.0, 10.0, 12.5, 15.0, 17.5, 20.0, 25.0, 30.0, 40.0];
+const THRESHOLDS: [f32; 10] = [5.0, 10.0, 11.0, 12.5, 15.0, 17.5, 20.0, 25.0, 30.0, 40.0];
 
 #[derive(serde::Deserialize)]
 struct Scene {

@@ -9,6 +9,7 @@
 //! The model is compiled into the binary: nothing is downloaded when building
 //! or running. See `models/NOTICE` for where it comes from.
 
+mod consensus;
 mod decode;
 mod labels;
 mod postprocess;
@@ -154,11 +155,12 @@ impl NanoDet {
     /// Like [`NanoDet::detect`], looking three times at a picture wider
     /// than tall: whole, then its left and its right three fifths, each
     /// at the model's full input width, so that a far or dim person is
-    /// larger to the model. What the three looks found is merged: each
-    /// label at its best confidence, with the boxes of every look (an
-    /// object seen in two looks has two boxes). This is how the gate looks:
-    /// in the test scenes it found every person, where a single look at
-    /// 1920×1080 missed a far one at night (docs/detector-gate.md).
+    /// larger to the model. Each object is then at the mean confidence of
+    /// the looks that see its place ([`consensus`]), with the box of the
+    /// look surest of it. This is how the gate looks: in the test scenes
+    /// it found every person, where a single look at 1920×1080 missed a far
+    /// one at night, and the noise only one look finds is not added up
+    /// (docs/detector-gate.md).
     pub fn detect_closely(
         &self,
         image_bytes: &[u8],
@@ -172,11 +174,17 @@ impl NanoDet {
         let side = side_view_shape(width, height);
         // Decoded large enough that each side view still covers its input.
         let picture = decoded(image_bytes, side.width * 5 / SIDE_VIEW_FIFTHS, side.height)?;
-        let mut labels = self.detect_input(
-            preprocess::to_input(picture.rgb(), whole),
-            whole,
-            min_confidence,
-        )?;
+        // Each look reports down to the floor: a look's faint sighting is
+        // part of the mean even when the mean is asked for more.
+        let mut looks = vec![consensus::Look {
+            left: 0.0,
+            width: 1.0,
+            labels: self.detect_input(
+                preprocess::to_input(picture.rgb(), whole),
+                whole,
+                CONFIDENCE_FLOOR,
+            )?,
+        }];
         let view_width = (picture.width * SIDE_VIEW_FIFTHS / 5).max(1);
         for left in [0, picture.width - view_width] {
             let pixels: Vec<u8> = picture
@@ -190,13 +198,21 @@ impl NanoDet {
                 height: picture.height,
                 pixels: &pixels,
             };
-            let seen = self.detect_input(preprocess::to_input(view, side), side, min_confidence)?;
+            let mut labels =
+                self.detect_input(preprocess::to_input(view, side), side, CONFIDENCE_FLOOR)?;
             let offset = left as f32 / picture.width as f32;
             let scale = view_width as f32 / picture.width as f32;
-            merge_view(&mut labels, seen, offset, scale);
+            for found in labels.iter_mut().flat_map(|label| &mut label.boxes) {
+                found.left = offset + found.left * scale;
+                found.width *= scale;
+            }
+            looks.push(consensus::Look {
+                left: offset,
+                width: scale,
+                labels,
+            });
         }
-        labels.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
-        Ok(labels)
+        Ok(consensus::agreed(&looks, min_confidence))
     }
 
     /// Runs the model on a prepared input and reads its answer.
@@ -252,25 +268,6 @@ fn decoded(
 ) -> Result<decode::Decoded, DetectorError> {
     decode::decode_rgb(image_bytes, min_width, min_height)
         .map_err(|error| DetectorError::NotAPicture(error.0))
-}
-
-/// Adds the labels one side view found to `labels`, its boxes moved from
-/// fractions of the view (which starts at `offset` of the picture's width
-/// and spans `scale` of it) to fractions of the picture.
-fn merge_view(labels: &mut Vec<Label>, seen: Vec<Label>, offset: f32, scale: f32) {
-    for mut label in seen {
-        for found in &mut label.boxes {
-            found.left = offset + found.left * scale;
-            found.width *= scale;
-        }
-        match labels.iter_mut().find(|known| known.name == label.name) {
-            Some(known) => {
-                known.confidence = known.confidence.max(label.confidence);
-                known.boxes.append(&mut label.boxes);
-            }
-            None => labels.push(label),
-        }
-    }
 }
 
 fn model_error(error: TractError) -> DetectorError {
