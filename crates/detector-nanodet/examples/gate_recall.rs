@@ -7,7 +7,7 @@
 //! the threshold; an empty scene is stopped when it saw neither a person
 //! nor a car there (the default camera wants both). Both ways of looking
 //! are measured: one look at the whole frame (`NanoDet::detect`), and the
-//! gate's three looks (`NanoDet::detect_closely`).
+//! gate's three looks and their vote (`NanoDet::detect_closely`).
 //!
 //! Usage: `cargo run --release -p ipcam-detector-nanodet --example
 //! gate_recall -- SCENES` where SCENES holds the JPEGs and `scenes.json`
@@ -61,7 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         serde_json::from_str(&std::fs::read_to_string(folder.join("scenes.json"))?)?;
     let model = NanoDet::load()?;
     let mut scored = Vec::new();
-    println!("| scene | kind | person | one look: person, person or car | three looks: person, person or car | what else three looks saw |");
+    println!("| scene | kind | person | one look: person, person or car | three looks, voting: person, person or car | what else the vote saw |");
     println!("|---|---|---|---|---|---|");
     for scene in &scenes {
         let bytes = std::fs::read(folder.join(&scene.file))?;
