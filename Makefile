@@ -88,7 +88,7 @@ $(VENV)/.e2e-tools: tests/requirements.txt infra/requirements.txt
 	touch $@
 
 .PHONY: cost
-## What an e-mail costs on AWS, measured (not part of test; a few minutes).
+## What an e-mail costs on AWS, measured (not part of test).
 ## The scenarios of tests/cost_scenarios.py (nothing of interest in 3
 ## frames, an alert on frame 1 or 3, a text-only e-mail, a quiet hour, a
 ## stranger refused at the door; behind the embedded model's gate, a frame
@@ -97,10 +97,12 @@ $(VENV)/.e2e-tools: tests/requirements.txt infra/requirements.txt
 ## functions on emulated AWS, as in e2e; bench/cost.py prints for each, per
 ## e-mail and per 1,000 e-mails, what AWS bills and at what price, and
 ## writes the report to out/cost.md (docs/deploy.md quotes it).
+## The functions are the optimised (release) build, as deployed: the first
+## build takes many minutes (the detector's tract).
 ## COST_RUNS=n runs each scenario n times (3) after one to warm up.
 cost: $(VENV)/.e2e-tools
-	for function in $(FUNCTIONS); do $(CARGO) build --bin $$function || exit 1; done
-	PYTHONPATH=tests $(VENV)/bin/pytest -p no:cacheprovider -p conftest -q -s bench/cost.py
+	for function in $(FUNCTIONS); do $(CARGO) build --release --bin $$function || exit 1; done
+	IPCAM_FUNCTIONS_OPTIMISED=1 PYTHONPATH=tests $(VENV)/bin/pytest -p no:cacheprovider -p conftest -q -s bench/cost.py
 
 # ---------------------------------------------------------------------------
 # AWS: the SAM stack in infra/, its static checks, and the Lambda zips.

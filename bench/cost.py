@@ -52,7 +52,7 @@ import yaml
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-from conftest import REPO, AlertWrites, EmulatedAws, EmulatedRekognition, Services, check_stack_module
+from conftest import FUNCTIONS_OPTIMISED, REPO, AlertWrites, EmulatedAws, EmulatedRekognition, Services, check_stack_module
 from cost_scenarios import SCENARIOS, Run, Scenario, receive
 
 RUNS = int(os.environ.get("COST_RUNS", "3"))
@@ -327,12 +327,13 @@ def render(
         "# What an e-mail costs, measured (`make cost`)",
         "",
         f"Measured {datetime.now(timezone.utc):%Y-%m-%d} on emulated AWS (moto {moto}), "
-        f"{RUNS} runs of each scenario after one to warm up, the functions built unoptimised for "
+        f"{RUNS} runs of each scenario after one to warm up, the functions built "
+        f"{'optimised (release)' if FUNCTIONS_OPTIMISED else 'unoptimised'} for "
         f"{platform.machine()} and served by `cargo lambda watch`. Lambda durations are timed here, "
         "each call from moto's invoke to the function's answer, and priced at the stack's "
         "MemorySize and the arm64 rate: on Lambda (arm64, Graviton) they will differ, "
-        "an optimised build will be quicker, "
-        "and detect-labels will wait longer on Rekognition, whose emulation here answers at once. "
+        + ("" if FUNCTIONS_OPTIMISED else "an optimised build will be quicker, ")
+        + "and detect-labels will wait longer on Rekognition, whose emulation here answers at once. "
         "The warm-up run starts each function, so the durations are those of warm functions. "
         "Prices are us-east-1 list prices, past the free tiers.",
         "",

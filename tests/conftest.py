@@ -260,6 +260,12 @@ STACK_PARAMETERS = {
     "SendGridPathToken": SENDGRID_PATH_TOKEN,
 }
 
+# The functions are built unoptimised for the tests (quicker to build);
+# IPCAM_FUNCTIONS_OPTIMISED=1 serves the release build, as Lambda runs it,
+# for `make cost`'s timings.
+FUNCTIONS_OPTIMISED = os.environ.get("IPCAM_FUNCTIONS_OPTIMISED") == "1"
+PROFILE_FLAGS = ["--release"] if FUNCTIONS_OPTIMISED else []
+
 # Long enough for `cargo run` to finish a build left incomplete.
 INVOKE_TIMEOUT_SECONDS = 900
 EXECUTION_TIMEOUT_SECONDS = 120
@@ -1043,7 +1049,9 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
         # Build what `cargo lambda watch` runs (`cargo run --bin NAME`, same
         # profile, same target directory), so that no invoke waits for a build.
         for binary in started.stack.function_names:
-            subprocess.run(["cargo", "build", "--bin", binary], cwd=REPO, env=build_environment, check=True)
+            subprocess.run(
+                ["cargo", "build", *PROFILE_FLAGS, "--bin", binary], cwd=REPO, env=build_environment, check=True
+            )
         # One cargo lambda watch per function: it runs every function it
         # serves with its own environment, and each function has its own.
         with log.open("ab") as log_file:
@@ -1061,6 +1069,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
                         "--concurrency",
                         str(FUNCTION_CONCURRENCY),
                         "--ignore-changes",
+                        *PROFILE_FLAGS,
                     ],
                     cwd=REPO,
                     env=_function_process_environment(
