@@ -82,3 +82,23 @@ def test_past_the_daily_cap_no_frame_is_analysed_and_the_operator_is_told_once(a
     assert subject == "IPCam: the detector budget is reached"
     assert f"The daily cap of {DEFAULT_DAILY_CAP} detector calls" in notice
     assert counters(aws)[today] == DEFAULT_DAILY_CAP + 2
+
+
+# The Rust SDK's standard retry mode makes three attempts before a function
+# sees the throttling error (as in test_pipeline.py).
+SDK_ATTEMPTS = 3
+
+
+def test_a_call_rekognition_throttles_is_taken_back_and_its_retry_counts_once(aws, rekognition):
+    receipt = ses_receipt("ses_receipt_frontdoor_person_snapshot.json")
+    # Every call of detect-labels' first attempt is throttled: the state
+    # machine retries the frame, and Rekognition bills only the call it
+    # answers.
+    rekognition.sees(f"frames/{message_id(receipt)}/0.jpg", PERSON_AT_THE_DOOR, throttle_first=SDK_ATTEMPTS)
+
+    aws.receive_by_ses(PERSON_SNAPSHOT, receipt)
+
+    assert aws.the_only_execution()["status"] == "SUCCEEDED"
+    assert [call.answer for call in rekognition.calls] == ["ThrottlingException"] * SDK_ATTEMPTS + ["labels"]
+    now = datetime.now(timezone.utc)
+    assert counters(aws) == {f"day#{now:%Y-%m-%d}": 1, f"month#{now:%Y-%m}": 1}

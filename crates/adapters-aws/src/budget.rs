@@ -6,8 +6,10 @@
 //! sort key `day#2026-12-02` or `month#2026-12`, the count in `calls` (N)
 //! and `expiresAt` (N, the table's TTL). A count is one `UpdateItem` with
 //! `ADD`, atomic in DynamoDB: executions counting at once each get a value
-//! of their own, and no conditional write is needed.
+//! of their own, and no conditional write is needed. Taking a call back
+//! adds -1, only to a counter that still exists.
 
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Utc};
 
@@ -78,6 +80,38 @@ impl DetectorBudget for DynamoBudget {
                     self.table
                 ))
             })
+    }
+
+    async fn uncount(&self, counter: &str) -> Result<(), PortError> {
+        let taken_back = self
+            .table_client
+            .update_item()
+            .table_name(&self.table)
+            .key("camera", AttributeValue::S(BUDGET_PARTITION.into()))
+            .key("entry", AttributeValue::S(counter.into()))
+            .update_expression("ADD calls :minus_one")
+            // A counter past its TTL is not made again, without one.
+            .condition_expression("attribute_exists(calls)")
+            .expression_attribute_values(":minus_one", AttributeValue::N("-1".into()))
+            .send()
+            .await;
+        match taken_back {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(classify(
+                &format!(
+                    "taking a detector call back from {counter} of table {}",
+                    self.table
+                ),
+                &err,
+            )),
+        }
     }
 
     async fn cap_reached(&self, notice: &str) -> Result<(), PortError> {

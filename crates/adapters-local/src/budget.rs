@@ -3,8 +3,8 @@
 //! `ipcam serve` count against the same caps, across restarts.
 //!
 //! A count holds an exclusive lock on `budget/.lock` while it reads the
-//! file, adds one and writes it anew (durably, by rename): two processes
-//! counting at once each get a value of their own. A reached cap is told
+//! file, adds one (or takes one off) and writes it anew (durably, by
+//! rename): two processes counting at once each get a value of their own. A reached cap is told
 //! in the log, at ERROR, where `ipcam serve`'s operator reads.
 
 use std::collections::BTreeMap;
@@ -57,6 +57,13 @@ impl FolderBudget {
             Err(err) => Err(io_error("reading", &path, err)),
         }
     }
+
+    fn write(&self, counters: &BTreeMap<String, Counter>) -> Result<(), PortError> {
+        let bytes = serde_json::to_vec_pretty(counters)
+            .map_err(|err| PortError::Permanent(format!("encoding the counters: {err}")))?;
+        let path = self.file();
+        write_durably(&path, &bytes).map_err(|err| io_error("writing", &path, err))
+    }
 }
 
 fn io_error(doing: &str, path: &Path, err: std::io::Error) -> PortError {
@@ -77,11 +84,19 @@ impl DetectorBudget for FolderBudget {
             });
             kept.count += 1;
             let count = kept.count;
-            let bytes = serde_json::to_vec_pretty(&counters)
-                .map_err(|err| PortError::Permanent(format!("encoding the counters: {err}")))?;
-            let path = self.file();
-            write_durably(&path, &bytes).map_err(|err| io_error("writing", &path, err))?;
+            self.write(&counters)?;
             Ok(count)
+        })
+    }
+
+    async fn uncount(&self, counter: &str) -> Result<(), PortError> {
+        while_locked(&self.folder, || {
+            let mut counters = self.read()?;
+            let Some(kept) = counters.get_mut(counter) else {
+                return Ok(());
+            };
+            kept.count = kept.count.saturating_sub(1);
+            self.write(&counters)
         })
     }
 
@@ -114,6 +129,20 @@ mod tests {
         assert_eq!(first.count("month#2026-12", tomorrow()).await.unwrap(), 1);
         let again = FolderBudget::new(&root);
         assert_eq!(again.count("day#2026-12-02", tomorrow()).await.unwrap(), 3);
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_call_taken_back_lowers_its_counter_and_a_forgotten_one_stays_forgotten() {
+        let root = temp_folder("taken-back");
+        let budget = FolderBudget::new(&root);
+        budget.count("day#2026-12-02", tomorrow()).await.unwrap();
+        budget.count("day#2026-12-02", tomorrow()).await.unwrap();
+        budget.uncount("day#2026-12-02").await.unwrap();
+        budget.uncount("day#2020-01-01").await.unwrap();
+        assert_eq!(budget.count("day#2026-12-02", tomorrow()).await.unwrap(), 2);
+        let kept = budget.read().unwrap();
+        assert_eq!(kept.keys().collect::<Vec<_>>(), ["day#2026-12-02"]);
         std::fs::remove_dir_all(root).unwrap();
     }
 

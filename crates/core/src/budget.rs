@@ -147,6 +147,18 @@ pub async fn spend(
     Ok(Spend::Granted)
 }
 
+/// Takes back a call [`spend`] granted at `at` that the detector then
+/// failed (throttled, unreachable, refusing the picture): Rekognition
+/// bills the images it analyses, not the requests it turns away, so a
+/// spell of throttling retried by the state machine must not use up the
+/// caps. Both counters were counted for a granted call.
+pub async fn refund(budget: &impl DetectorBudget, at: DateTime<Utc>) -> Result<(), PortError> {
+    for period in [Period::Day, Period::Month] {
+        budget.uncount(&period.counter(at)).await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

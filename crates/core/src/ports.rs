@@ -169,6 +169,11 @@ pub trait DetectorBudget: Send + Sync {
         keep_until: DateTime<Utc>,
     ) -> impl Future<Output = Result<u64, PortError>> + Send;
 
+    /// Takes one off the counter named `counter`: a call counted that the
+    /// detector failed and did not bill. Atomic, like [`Self::count`]; a
+    /// counter the store has forgotten stays forgotten.
+    fn uncount(&self, counter: &str) -> impl Future<Output = Result<(), PortError>> + Send;
+
     /// Tells whoever looks after the installation that a cap was reached
     /// (the operational alarm); asked once per period.
     fn cap_reached(&self, notice: &str) -> impl Future<Output = Result<(), PortError>> + Send;

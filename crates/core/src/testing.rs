@@ -318,6 +318,19 @@ impl DetectorBudget for CountingBudget {
         Ok(*value)
     }
 
+    async fn uncount(&self, counter: &str) -> Result<(), PortError> {
+        if self.unreachable {
+            return Err(PortError::Transient(
+                "the budget's counters cannot be reached".into(),
+            ));
+        }
+        let mut counters = self.counters.lock().map_err(poisoned)?;
+        if let Some(value) = counters.get_mut(counter) {
+            *value = value.saturating_sub(1);
+        }
+        Ok(())
+    }
+
     async fn cap_reached(&self, notice: &str) -> Result<(), PortError> {
         self.notices
             .lock()

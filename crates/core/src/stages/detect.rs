@@ -24,7 +24,8 @@ const MAX_JUDGEMENTS: usize = 5;
 /// Each call of the detector is first counted against `[detector]`'s
 /// daily and monthly caps: past one, the frame is not analysed, nor are
 /// the e-mail's other frames, and the first frame refused in the period
-/// tells the operator.
+/// tells the operator. A call the detector fails is taken back: it was
+/// not billed, and its retry counts again.
 pub async fn detect_labels(
     input: &FrameToAnalyse,
     config: &Config,
@@ -32,7 +33,10 @@ pub async fn detect_labels(
     budget: &impl DetectorBudget,
     alerts: &impl AlertMemory,
 ) -> Result<Analysis, StageError> {
-    let spend = budget::spend(budget, &config.detector, Utc::now())
+    // A frame that cannot be judged fails before a call is counted.
+    let received_at = received_at(&input.received_at)?;
+    let now = Utc::now();
+    let spend = budget::spend(budget, &config.detector, now)
         .await
         .map_err(|err| {
             StageError::from_port("counting the call against the detector budget", err)
@@ -40,7 +44,25 @@ pub async fn detect_labels(
     if let Spend::Refused(reached) = spend {
         return Ok(over_budget(input, &reached, budget).await);
     }
-    let mut analysis = analyse(input, config, detector, alerts).await?;
+    let rules = config.rules_for(&input.camera);
+    let labels = match detector
+        .detect(&input.frame, rules::detector_threshold(&rules))
+        .await
+    {
+        Ok(labels) => labels,
+        Err(err) => {
+            if let Err(refund_err) = budget::refund(budget, now).await {
+                tracing::warn!(
+                    camera = %input.camera,
+                    event = %input.event,
+                    frame = input.frame_index,
+                    "a call the detector failed stays counted against the budget: {refund_err}"
+                );
+            }
+            return detector_failed(input, err);
+        }
+    };
+    let mut analysis = analyse(input, &rules, received_at, labels, alerts).await?;
     let following = input.frame_index + 1;
     analysis.next = (!analysis.alert && following < input.frame_count).then_some(following);
     Ok(analysis)
@@ -130,49 +152,48 @@ async fn gate_verdict(
     ))
 }
 
-async fn analyse(
-    input: &FrameToAnalyse,
-    config: &Config,
-    detector: &impl Detector,
-    alerts: &impl AlertMemory,
-) -> Result<Analysis, StageError> {
-    let rules = config.rules_for(&input.camera);
-    let received_at = received_at(&input.received_at)?;
-    let labels = match detector
-        .detect(&input.frame, rules::detector_threshold(&rules))
-        .await
-    {
-        Ok(labels) => labels,
+/// What a failure of the detector makes of the frame.
+fn detector_failed(input: &FrameToAnalyse, err: PortError) -> Result<Analysis, StageError> {
+    match err {
         // One picture the detector cannot read must not hide the next
         // one: this frame is skipped, and says why.
-        Err(PortError::Refused(reason)) => {
+        PortError::Refused(reason) => {
             tracing::warn!(
                 camera = %input.camera,
                 event = %input.event,
                 frame = input.frame_index,
                 "frame refused by the detector: {reason}"
             );
-            return Ok(refused(input.frame_index, &reason));
+            Ok(refused(input.frame_index, &reason))
         }
-        Err(err) => {
-            return Err(StageError::from_port(
-                &format!(
-                    "detecting labels in frame {} ({}/{})",
-                    input.frame_index, input.frame.bucket, input.frame.key
-                ),
-                err,
-            ))
-        }
-    };
+        err => Err(StageError::from_port(
+            &format!(
+                "detecting labels in frame {} ({}/{})",
+                input.frame_index, input.frame.bucket, input.frame.key
+            ),
+            err,
+        )),
+    }
+}
+
+/// Judges the labels the detector found in the frame by the camera's
+/// rules and memory.
+async fn analyse(
+    input: &FrameToAnalyse,
+    rules: &crate::config::Rules,
+    received_at: DateTime<Utc>,
+    labels: Vec<crate::contract::Label>,
+    alerts: &impl AlertMemory,
+) -> Result<Analysis, StageError> {
     let labels = contract::bounded_labels(labels);
-    let evaluation = rules::evaluate(&rules, input.frame_index, &labels);
+    let evaluation = rules::evaluate(rules, input.frame_index, &labels);
     let mut why = evaluation.rejected;
     let mut matches = Vec::new();
     if evaluation.matches.is_empty() && why.is_empty() {
         why.push(nothing_wanted(&labels));
     } else if !evaluation.matches.is_empty() {
         let judgement =
-            judge_and_claim(input, &rules, received_at, &evaluation.matches, alerts).await?;
+            judge_and_claim(input, rules, received_at, &evaluation.matches, alerts).await?;
         why.extend(judgement.silenced);
         matches = judgement.alerting;
     }
@@ -539,6 +560,90 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.kind, StageErrorKind::Transient);
         assert_eq!(detector.asked(), 0);
+    }
+
+    /// The day's and the month's counts of detector calls in `budget`.
+    fn counted(budget: &CountingBudget) -> (u64, u64) {
+        let now = Utc::now();
+        (
+            budget.value(&budget::Period::Day.counter(now)),
+            budget.value(&budget::Period::Month.counter(now)),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_call_the_detector_throttles_is_taken_back_and_its_retry_counts_once() {
+        let config = Config::parse("").unwrap();
+        let detector = ScriptedDetector::new(vec![("snap.jpg", "Person", 95.0)]);
+        detector
+            .throttle_first
+            .store(2, std::sync::atomic::Ordering::SeqCst);
+        let budget = CountingBudget::default();
+        let frame = frame_of("door", "e1", "2026-12-01T08:00:00Z");
+        for _ in 0..2 {
+            let err = detect_labels(
+                &frame,
+                &config,
+                &detector,
+                &budget,
+                &RememberedAlerts::default(),
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(err.kind, StageErrorKind::Throttled);
+            assert_eq!(counted(&budget), (0, 0), "a throttled call is not billed");
+        }
+        let analysis = detect_labels(
+            &frame,
+            &config,
+            &detector,
+            &budget,
+            &RememberedAlerts::default(),
+        )
+        .await
+        .unwrap();
+        assert!(analysis.alert);
+        assert_eq!(counted(&budget), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_picture_the_detector_refuses_is_taken_back_from_the_budget() {
+        let config = Config::parse("").unwrap();
+        let detector = ScriptedDetector::new(vec![]).refusing(
+            "snap.jpg",
+            "InvalidImageFormatException: unsupported image format",
+        );
+        let budget = CountingBudget::default();
+        let analysis = detect_labels(
+            &frame_of("door", "e1", "2026-12-01T08:00:00Z"),
+            &config,
+            &detector,
+            &budget,
+            &RememberedAlerts::default(),
+        )
+        .await
+        .unwrap();
+        assert!(analysis.why[0].starts_with("frame refused by the detector"));
+        assert_eq!(counted(&budget), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn a_frame_with_an_unreadable_receipt_time_is_failed_before_it_is_counted() {
+        let config = Config::parse("").unwrap();
+        let detector = ScriptedDetector::new(vec![("snap.jpg", "Person", 95.0)]);
+        let budget = CountingBudget::default();
+        let err = detect_labels(
+            &frame_of("door", "e1", "yesterday at eight"),
+            &config,
+            &detector,
+            &budget,
+            &RememberedAlerts::default(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind, StageErrorKind::InvalidInput);
+        assert_eq!(detector.asked(), 0);
+        assert_eq!(counted(&budget), (0, 0));
     }
 
     #[tokio::test]
