@@ -45,11 +45,11 @@ pub async fn detect_labels(
         return Ok(over_budget(input, &reached, budget).await);
     }
     let rules = config.rules_for(&input.camera);
-    let labels = match detector
+    let mut analysis = match detector
         .detect(&input.frame, rules::detector_threshold(&rules))
         .await
     {
-        Ok(labels) => labels,
+        Ok(labels) => analyse(input, &rules, received_at, labels, alerts).await?,
         Err(err) => {
             if let Err(refund_err) = budget::refund(budget, now).await {
                 tracing::warn!(
@@ -59,10 +59,9 @@ pub async fn detect_labels(
                     "a call the detector failed stays counted against the budget: {refund_err}"
                 );
             }
-            return detector_failed(input, err);
+            detector_failed(input, err)?
         }
     };
-    let mut analysis = analyse(input, &rules, received_at, labels, alerts).await?;
     let following = input.frame_index + 1;
     analysis.next = (!analysis.alert && following < input.frame_count).then_some(following);
     Ok(analysis)
@@ -152,7 +151,8 @@ async fn gate_verdict(
     ))
 }
 
-/// What a failure of the detector makes of the frame.
+/// What a failure of the detector makes of the frame: the analysis of a
+/// frame skipped, or the stage's error.
 fn detector_failed(input: &FrameToAnalyse, err: PortError) -> Result<Analysis, StageError> {
     match err {
         // One picture the detector cannot read must not hide the next
@@ -427,8 +427,10 @@ mod tests {
             "InvalidImageFormatException: unsupported image format",
         );
         let alerts = RememberedAlerts::default();
+        let mut frame = frame_of("door", "e1", "2026-12-01T08:00:00Z");
+        frame.frame_count = 2;
         let analysis = detect_labels(
-            &frame_of("door", "e1", "2026-12-01T08:00:00Z"),
+            &frame,
             &config,
             &detector,
             &CountingBudget::default(),
@@ -437,6 +439,7 @@ mod tests {
         .await
         .unwrap();
         assert!(!analysis.alert);
+        assert_eq!(analysis.next, Some(1), "the next frame is still looked at");
         assert!(analysis.detection.labels.is_empty());
         assert_eq!(
             analysis.why,
