@@ -574,9 +574,26 @@ mod tests {
         )
     }
 
+    /// The door camera's analysis of `frame` by `detector`, counted in
+    /// `budget`, with no alert remembered.
+    async fn analysed_at_the_door(
+        frame: &FrameToAnalyse,
+        detector: &ScriptedDetector,
+        budget: &CountingBudget,
+    ) -> Result<Analysis, StageError> {
+        let config = Config::parse("").unwrap();
+        detect_labels(
+            frame,
+            &config,
+            detector,
+            budget,
+            &RememberedAlerts::default(),
+        )
+        .await
+    }
+
     #[tokio::test]
     async fn a_call_the_detector_throttles_is_taken_back_and_its_retry_counts_once() {
-        let config = Config::parse("").unwrap();
         let detector = ScriptedDetector::new(vec![("snap.jpg", "Person", 95.0)]);
         detector
             .throttle_first
@@ -584,45 +601,30 @@ mod tests {
         let budget = CountingBudget::default();
         let frame = frame_of("door", "e1", "2026-12-01T08:00:00Z");
         for _ in 0..2 {
-            let err = detect_labels(
-                &frame,
-                &config,
-                &detector,
-                &budget,
-                &RememberedAlerts::default(),
-            )
-            .await
-            .unwrap_err();
+            let err = analysed_at_the_door(&frame, &detector, &budget)
+                .await
+                .unwrap_err();
             assert_eq!(err.kind, StageErrorKind::Throttled);
             assert_eq!(counted(&budget), (0, 0), "a throttled call is not billed");
         }
-        let analysis = detect_labels(
-            &frame,
-            &config,
-            &detector,
-            &budget,
-            &RememberedAlerts::default(),
-        )
-        .await
-        .unwrap();
+        let analysis = analysed_at_the_door(&frame, &detector, &budget)
+            .await
+            .unwrap();
         assert!(analysis.alert);
         assert_eq!(counted(&budget), (1, 1));
     }
 
     #[tokio::test]
     async fn a_picture_the_detector_refuses_is_taken_back_from_the_budget() {
-        let config = Config::parse("").unwrap();
         let detector = ScriptedDetector::new(vec![]).refusing(
             "snap.jpg",
             "InvalidImageFormatException: unsupported image format",
         );
         let budget = CountingBudget::default();
-        let analysis = detect_labels(
+        let analysis = analysed_at_the_door(
             &frame_of("door", "e1", "2026-12-01T08:00:00Z"),
-            &config,
             &detector,
             &budget,
-            &RememberedAlerts::default(),
         )
         .await
         .unwrap();
@@ -632,15 +634,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_frame_with_an_unreadable_receipt_time_is_failed_before_it_is_counted() {
-        let config = Config::parse("").unwrap();
         let detector = ScriptedDetector::new(vec![("snap.jpg", "Person", 95.0)]);
         let budget = CountingBudget::default();
-        let err = detect_labels(
+        let err = analysed_at_the_door(
             &frame_of("door", "e1", "yesterday at eight"),
-            &config,
             &detector,
             &budget,
-            &RememberedAlerts::default(),
         )
         .await
         .unwrap_err();
