@@ -4,8 +4,9 @@
 //!
 //! A count holds an exclusive lock on `budget/.lock` while it reads the
 //! file, adds one (or takes one off) and writes it anew (durably, by
-//! rename): two processes counting at once each get a value of their own. A reached cap is told
-//! in the log, at ERROR, where `ipcam serve`'s operator reads.
+//! rename): two processes counting at once each get a value of their
+//! own. A reached cap is told in the log, at ERROR, where `ipcam serve`'s
+//! operator reads.
 
 use std::collections::BTreeMap;
 use std::io::ErrorKind;
