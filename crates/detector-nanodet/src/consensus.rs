@@ -174,8 +174,8 @@ mod tests {
 
     #[test]
     fn a_person_found_by_only_one_of_the_three_looks_that_see_them_counts_a_third() {
-        // A branch's shadow in the middle of a night drive: only the whole
-        // frame took it for a person; both side views see that place.
+        // A branch's shadow in the middle of a night drive: only one look
+        // took it for a person; all three see that place.
         let looks = three_looks(vec![person(0.5, 0.06, 19.0)], vec![], vec![]);
         let labels = agreed(&looks, 5.0);
         assert_eq!(labels.len(), 1);

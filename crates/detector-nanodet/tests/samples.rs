@@ -71,7 +71,7 @@ fn the_empty_garden_has_no_person_vehicle_or_animal() {
 
 #[test]
 fn the_gate_stops_every_frame_of_the_empty_night_drive_and_lets_the_visitor_through() {
-    // The branch's shadow across the drive in rain: the whole frame took it
+    // The branch's shadow across the drive in rain: the left view took it
     // for a person at 19 %, and the gate let it through to Rekognition
     // when it kept the best of its three looks.
     let model = NanoDet::load().expect("the embedded model loads");
