@@ -9,6 +9,7 @@
 //! of their own, and no conditional write is needed. Taking a call back
 //! adds -1, only to a counter that still exists.
 
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Utc};
@@ -41,16 +42,21 @@ impl DynamoBudget {
             ops_topic_arn,
         }
     }
+
+    /// An update of the item of counter `counter`.
+    fn counter_update(&self, counter: &str) -> UpdateItemFluentBuilder {
+        self.table_client
+            .update_item()
+            .table_name(&self.table)
+            .key("camera", AttributeValue::S(BUDGET_PARTITION.into()))
+            .key("entry", AttributeValue::S(counter.into()))
+    }
 }
 
 impl DetectorBudget for DynamoBudget {
     async fn count(&self, counter: &str, keep_until: DateTime<Utc>) -> Result<u64, PortError> {
         let output = self
-            .table_client
-            .update_item()
-            .table_name(&self.table)
-            .key("camera", AttributeValue::S(BUDGET_PARTITION.into()))
-            .key("entry", AttributeValue::S(counter.into()))
+            .counter_update(counter)
             .update_expression("ADD calls :one SET expiresAt = if_not_exists(expiresAt, :expires)")
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(
@@ -84,11 +90,7 @@ impl DetectorBudget for DynamoBudget {
 
     async fn uncount(&self, counter: &str) -> Result<(), PortError> {
         let taken_back = self
-            .table_client
-            .update_item()
-            .table_name(&self.table)
-            .key("camera", AttributeValue::S(BUDGET_PARTITION.into()))
-            .key("entry", AttributeValue::S(counter.into()))
+            .counter_update(counter)
             .update_expression("ADD calls :minus_one")
             // A counter past its TTL is not made again, without one.
             .condition_expression("attribute_exists(calls)")
