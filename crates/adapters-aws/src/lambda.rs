@@ -3,6 +3,11 @@
 //! the configuration file read from S3 once per cold start, and stage errors
 //! reported under the error type the state machine's `Retry` and `Catch`
 //! match on.
+//!
+//! Each function's `main` runs on tokio's current-thread runtime: Lambda
+//! gives a function one event at a time, and the requests an event makes
+//! can wait together on one thread; worker threads would only add their
+//! start to every cold start (docs/performance.md).
 
 use std::future::Future;
 
@@ -13,6 +18,9 @@ use ipcam_core::ports::ObjectStore;
 use ipcam_core::stages::ingest::Inbox;
 use ipcam_core::stages::StageError;
 
+use aws_config::environment::{
+    EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
+};
 pub use aws_config::SdkConfig;
 pub use lambda_runtime::{run, service_fn, Diagnostic, Error, LambdaEvent};
 
@@ -85,11 +93,27 @@ where
     F: Future<Output = Result<T, Error>>,
 {
     init_logging();
-    let sdk = crate::sdk_config().await;
+    let sdk = sdk_config().await?;
     let store = S3Store::new(&sdk);
     let (config, more) = read_config_beside(&store, config_object()?, also(sdk.clone())).await;
     let config = config?;
     Ok((ColdStart { sdk, store, config }, more?))
+}
+
+/// The SDK configuration of a Lambda function. Lambda gives every function
+/// its region and its role's credentials in environment variables, so only
+/// those are read: the SDK's default chains would build, at each cold start,
+/// clients for STS and the instance metadata service that are never asked.
+/// Requests go through [`aws_endpoints_client`](crate::trust::aws_endpoints_client),
+/// which trusts Amazon Trust Services alone. `AWS_ENDPOINT_URL` is honoured
+/// (how the tests point the functions at emulated AWS).
+pub async fn sdk_config() -> Result<SdkConfig, Error> {
+    Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(EnvironmentVariableRegionProvider::new())
+        .credentials_provider(EnvironmentVariableCredentialsProvider::new())
+        .http_client(crate::trust::aws_endpoints_client()?)
+        .load()
+        .await)
 }
 
 /// Reads the configuration file from `s3://$IPCAM_BUCKET/$IPCAM_CONFIG_KEY`.

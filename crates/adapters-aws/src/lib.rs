@@ -6,8 +6,9 @@
 //! [`metric`]: CloudWatch metrics as Embedded Metric Format log lines).
 //!
 //! Each adapter wraps one SDK client. Clients are built once per Lambda cold
-//! start from [`sdk_config`], which honours `AWS_ENDPOINT_URL` (how the tests
-//! point them at emulated AWS).
+//! start from [`lambda::sdk_config`] (or, in the command-line tools, from
+//! [`sdk_config`]), which honours `AWS_ENDPOINT_URL` (how the tests point
+//! them at emulated AWS).
 
 mod budget;
 mod dynamodb;
@@ -20,6 +21,7 @@ pub mod ses_event;
 mod sfn;
 mod sns;
 mod sqs;
+mod trust;
 
 pub use budget::DynamoBudget;
 pub use dynamodb::DynamoAlertMemory;
@@ -34,7 +36,10 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 use ipcam_core::ports::PortError;
 
-/// The shared SDK configuration from the environment.
+/// The shared SDK configuration from the environment, as the SDK's default
+/// chains find it (variables, profiles, single sign-on, instance roles): for
+/// the command-line tools. The Lambda functions load theirs with
+/// [`lambda::sdk_config`].
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::load_from_env().await
 }

@@ -65,7 +65,7 @@ async fn handle(
     Ok(analysis)
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let start = cold_start().await?;
     let embedded = if start.config.uses_embedded_model() {

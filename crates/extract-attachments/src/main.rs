@@ -41,7 +41,7 @@ async fn handle(
     Ok(extracted)
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let start = cold_start().await?;
     let function = Function {

@@ -74,7 +74,7 @@ async fn sendgrid_password(sdk: SdkConfig) -> Result<String, Error> {
     Ok(password.to_string())
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     // The password is read while the configuration is: one wait at cold
     // start instead of two.

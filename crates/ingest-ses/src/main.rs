@@ -92,7 +92,7 @@ fn failed(unreadable: &[Unreadable]) -> Diagnostic {
     }
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let start = cold_start().await?;
     let function = Function {

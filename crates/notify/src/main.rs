@@ -73,7 +73,7 @@ fn link_validity(hours: Option<&str>) -> Result<Duration, String> {
     }
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let start = cold_start().await?;
     let link_valid_for = link_validity(std::env::var("IPCAM_SNAPSHOT_LINK_HOURS").ok().as_deref())?;
