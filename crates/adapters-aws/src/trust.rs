@@ -1,5 +1,6 @@
 //! The certificate authorities the Lambda functions trust: the five roots
-//! of Amazon Trust Services, and no other.
+//! of Amazon Trust Services, and no other unless `SSL_CERT_FILE` names a
+//! bundle (the end-to-end tests' S3 over TLS does).
 //!
 //! Every request a function makes goes to an AWS service endpoint, and
 //! every AWS endpoint's certificate chains to one of these roots (S3, the
@@ -16,17 +17,44 @@
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
 use aws_smithy_http_client::Builder;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
 
 /// The five roots as PEM, each with its name, fingerprint and end of
 /// validity.
 const AMAZON_TRUST_SERVICES_ROOTS: &[u8] = include_bytes!("amazon_trust_services.pem");
 
 /// The SDK's HTTPS client (rustls on aws-lc, as the SDK's own default),
-/// trusting Amazon Trust Services' roots only.
+/// trusting Amazon Trust Services' roots only, or, when `SSL_CERT_FILE`
+/// names a bundle, that bundle's authorities instead: the usual way to
+/// trust a proxy's or a test endpoint's own authority, which Lambda does
+/// not set.
 pub fn aws_endpoints_client() -> Result<SharedHttpClient, String> {
+    let roots = match std::env::var_os("SSL_CERT_FILE") {
+        Some(bundle) => std::fs::read(&bundle).map_err(|err| {
+            format!(
+                "SSL_CERT_FILE names {}, which cannot be read: {err}",
+                bundle.to_string_lossy()
+            )
+        })?,
+        None => AMAZON_TRUST_SERVICES_ROOTS.to_vec(),
+    };
+    client_trusting(&roots)
+}
+
+/// The SDK's HTTPS client trusting the authorities of a PEM bundle.
+fn client_trusting(roots: &[u8]) -> Result<SharedHttpClient, String> {
+    // The SDK parses the bundle only when it first connects, and panics on
+    // a damaged one: it is checked here, so that a start fails with a reason.
+    let certificates = CertificateDer::pem_slice_iter(roots)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| format!("SSL_CERT_FILE is not a PEM bundle of certificates: {err}"))?;
+    if certificates.is_empty() {
+        return Err("SSL_CERT_FILE holds no certificate".into());
+    }
     let trust = TrustStore::empty()
         .with_native_roots(false)
-        .with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS);
+        .with_pem_certificate(roots.to_vec());
     let context = TlsContext::builder()
         .with_trust_store(trust)
         .build()
@@ -40,8 +68,6 @@ pub fn aws_endpoints_client() -> Result<SharedHttpClient, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::CertificateDer;
     use sha2::{Digest, Sha256};
 
     /// The SHA-256 fingerprints Amazon Trust Services publishes for its
@@ -67,5 +93,13 @@ mod tests {
             })
             .collect();
         assert_eq!(fingerprints, PUBLISHED_FINGERPRINTS);
+    }
+
+    #[test]
+    fn a_bundle_that_is_not_pem_is_refused_with_a_reason_not_a_panic() {
+        let refused = client_trusting(b"-----BEGIN CERTIFICATE-----\nnot base64!\n").unwrap_err();
+        assert!(refused.contains("not a PEM bundle"), "{refused}");
+        let empty = client_trusting(b"").unwrap_err();
+        assert!(empty.contains("no certificate"), "{empty}");
     }
 }
