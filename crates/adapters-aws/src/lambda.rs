@@ -105,7 +105,8 @@ where
 /// those are read: the SDK's default chains would build, at each cold start,
 /// clients for STS and the instance metadata service that are never asked.
 /// Requests go through [`aws_endpoints_client`](crate::trust::aws_endpoints_client),
-/// which trusts Amazon Trust Services alone. `AWS_ENDPOINT_URL` is honoured
+/// which trusts Amazon Trust Services alone (or the bundle `SSL_CERT_FILE`
+/// names). `AWS_ENDPOINT_URL` is honoured
 /// (how the tests point the functions at emulated AWS).
 pub async fn sdk_config() -> Result<SdkConfig, Error> {
     Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
